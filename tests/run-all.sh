@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The repository's one test command (README "Tests"): runs every suite, keeps going
+# after a failure so one run shows every problem, then prints one summary line and
+# exits non-zero if any suite failed. Reports land in reports/.
+# Needs the environment .ci/run prepares (root .venv, backend/.venv, frontend/node_modules,
+# helm/kubectl/linters in $TOOLS_DIR/bin, a Docker engine, redis-server, chromium).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"
+export PATH="$TOOLS_DIR/bin:$PATH"
+export NEXT_TELEMETRY_DISABLED=1
+mkdir -p reports
+passed=() failed=()
+started=$SECONDS
+
+run_suite() {  # run_suite NAME COMMAND...
+  local name=$1; shift
+  local t0=$SECONDS
+  printf '\n##### suite %s: %s\n' "$name" "$*"
+  if "$@"; then passed+=("$name"); status=passed; else failed+=("$name"); status=FAILED; fi
+  printf '##### suite %s %s in %ss\n' "$name" "$status" "$((SECONDS - t0))"
+}
+
+pytest_root() { .venv/bin/python -m pytest "$@"; }
+
+run_suite platform   pytest_root tests --ignore=tests/images --junitxml=reports/platform-junit.xml
+run_suite backend    bash -c 'cd backend && REPORTS_DIR=../reports/backend .venv/bin/python -m pytest'
+run_suite frontend   bash -c 'cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent'
+run_suite e2e        bash -c 'cd frontend && npm run -s build && npm run -s e2e'
+run_suite images     pytest_root tests/images --junitxml=reports/images-junit.xml
+
+printf '\nSuites passed: %s\nSuites failed: %s\nTotal time: %ss\n' \
+  "${passed[*]:-none}" "${failed[*]:-none}" "$((SECONDS - started))"
+echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"
+((${#failed[@]} == 0))
