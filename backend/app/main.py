@@ -1,0 +1,102 @@
+"""The FastAPI application: `app.main:app` for uvicorn, `create_app()` for tests."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from elastic_transport import TransportError
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from app.api import auth, documents, drafts, ops
+from app.api.deps import AppState
+from app.generation.factory import make_provider
+from app.logs import configure_logging
+from app.metrics import DEPENDENCY_ERRORS
+from app.middleware import RequestContextMiddleware
+from app.settings import Settings, describe_error
+from app.shutdown import install_sigterm_hook
+from app.storage.factory import open_backends
+from app.telemetry import setup_tracing
+
+logger = logging.getLogger("app")
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        backends = await open_backends(settings)
+        state = AppState(settings=settings, backends=backends, provider=make_provider(settings))
+        app.state.app_state = state
+        restore = None
+        if threading.current_thread() is threading.main_thread():
+            restore = install_sigterm_hook(lambda: setattr(state, "shutting_down", True), settings.shutdown_delay_seconds)
+        logger.info(
+            "started",
+            extra={"env": settings.app_env, "store": backends.store.name, "index": backends.index.name,
+                   "provider": state.provider.name},
+        )
+        try:
+            yield
+        finally:
+            state.shutting_down = True
+            if restore:
+                restore()
+            await state.provider.close()
+            await backends.close()
+            logger.info("stopped")
+
+    app = FastAPI(
+        title="Blog Creator API",
+        version="0.1.0",
+        summary="Turn your documents into blog drafts.",
+        lifespan=lifespan,
+    )
+    for router in (auth.router, documents.router, drafts.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(ops.router)
+
+    async def dependency_down(request: Request, error: Exception) -> JSONResponse:
+        name = "redis" if isinstance(error, RedisError) else "elasticsearch"
+        DEPENDENCY_ERRORS.labels(name).inc()
+        logger.error("dependency failure", extra={"dependency": name, "error": type(error).__name__})
+        return JSONResponse({"detail": f"{name} is unavailable, retry later"}, status_code=503)
+
+    app.add_exception_handler(RedisError, dependency_down)
+    app.add_exception_handler(TransportError, dependency_down)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Content-Disposition", "Retry-After"],
+        )
+    templates = {r.endpoint: r.path_format for r in app.routes if isinstance(r, APIRoute)}
+    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts_enabled, templates=templates)
+    setup_tracing(app)
+    return app
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        print(describe_error(error), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+app = create_app(_load_settings())
