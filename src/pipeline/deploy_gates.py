@@ -1,0 +1,180 @@
+"""Gates checked before anything touches the cluster.
+
+`policy_gates` is pure (digests, approval, scan verdict, allowlist expiry, evidence matching
+the images, kubeconfig present); `signature_gates` runs `cosign verify` through ClusterTools.
+A deploy goes ahead only when every gate passed; otherwise nothing is applied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .cluster_tools import ClusterTools
+from .deploy_plan import APPS, DeployRequest
+
+COSIGN_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+def policy_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
+    """Every gate that needs no tool; each result says why it passed or what to do."""
+    target = request.target
+    results: list[GateResult] = []
+
+    for app in APPS:
+        image = request.images[app]
+        if image.by_digest:
+            results.append(GateResult(f"digest:{app}", True, f"{image}"))
+        elif target.require_digest:
+            results.append(
+                GateResult(
+                    f"digest:{app}",
+                    False,
+                    f"{app} image {image} is a tag; environment {target.env!r} deploys images by "
+                    "digest only — pass --{app}-image REPO@sha256:<digest> (printed by `release`)".replace(
+                        "{app}", app
+                    ),
+                )
+            )
+        else:
+            results.append(
+                GateResult(f"digest:{app}", True, f"{image} (tag allowed in {target.env})")
+            )
+
+    if target.require_approval:
+        if request.approved_by:
+            results.append(GateResult("approval", True, f"approved by {request.approved_by}"))
+        else:
+            results.append(
+                GateResult(
+                    "approval",
+                    False,
+                    f"environment {target.env!r} requires approval; pass --approved-by NAME "
+                    "(in CI: the GitHub environment's reviewer)",
+                )
+            )
+
+    if not request.dry_run and not request.kubeconfig_given:
+        results.append(
+            GateResult(
+                "kubeconfig",
+                False,
+                "no kubeconfig: pass --kubeconfig file://~/.kube/config (or env://KUBECONFIG_DATA)",
+            )
+        )
+
+    if target.require_signature:
+        results += _evidence_gates(request, today)
+    return results
+
+
+def _evidence_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
+    """Signed environments deploy only what `release` scanned, with a passing verdict."""
+    evidence = request.evidence
+    env = request.target.env
+    if evidence is None:
+        return [
+            GateResult(
+                "scan",
+                False,
+                f"environment {env!r} requires the release report (scan verdict of these digests); "
+                "pass --release-report release.json from `dagger call release`",
+            )
+        ]
+    results: list[GateResult] = []
+    if evidence.scan_passed is True:
+        results.append(GateResult("scan", True, "release report: scan passed"))
+    elif evidence.scan_passed is False:
+        results.append(
+            GateResult(
+                "scan", False, "release report: the scan failed; fix the findings and release again"
+            )
+        )
+    else:
+        results.append(
+            GateResult("scan", False, "release report has no scan verdict (scan.passed)")
+        )
+
+    expired = [f for f in evidence.allowlisted if f.expires < today]
+    if expired:
+        ids = ", ".join(f"{f.id} (expired {f.expires.isoformat()})" for f in expired)
+        results.append(
+            GateResult(
+                "allowlist",
+                False,
+                f"the scan passed only through allowlist entries that have expired: {ids}; "
+                "fix or renew them in pipeline.yaml scan.allowlist and release again",
+            )
+        )
+    elif evidence.allowlisted:
+        results.append(
+            GateResult(
+                "allowlist", True, f"{len(evidence.allowlisted)} accepted finding(s), none expired"
+            )
+        )
+
+    for app in APPS:
+        image = request.images[app]
+        recorded = evidence.images.get(app)
+        if recorded is None or recorded.digest != image.digest:
+            results.append(
+                GateResult(
+                    f"evidence:{app}",
+                    False,
+                    f"{app} digest {image.digest} is not the one the release report scanned "
+                    f"({recorded.digest if recorded else 'none'}); deploy the released digest",
+                )
+            )
+    return results
+
+
+def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[GateResult]:
+    """`cosign verify` of each digest, when the environment requires signatures."""
+    if not request.target.require_signature:
+        return []
+    if request.cosign_key:
+        how = ["--key", request.cosign_key]
+    elif request.cosign_identity and request.cosign_issuer:
+        how = [
+            "--certificate-identity-regexp",
+            request.cosign_identity,
+            "--certificate-oidc-issuer",
+            request.cosign_issuer,
+        ]
+    else:
+        return [
+            GateResult(
+                "signature",
+                False,
+                f"environment {request.target.env!r} requires signed images; pass --cosign-key "
+                "(public key) or --cosign-identity and --cosign-issuer (keyless)",
+            )
+        ]
+    results: list[GateResult] = []
+    for app in APPS:
+        image = request.images[app]
+        if not image.digest:
+            continue  # already refused by the digest gate
+        done = tools.run(
+            "cosign", ["verify", *how, "--output", "json", str(image)], COSIGN_TIMEOUT_S
+        )
+        if done.ok:
+            results.append(GateResult(f"signature:{app}", True, f"cosign verified {image.digest}"))
+        else:
+            results.append(
+                GateResult(
+                    f"signature:{app}", False, f"cosign could not verify {image}: {done.reason(3)}"
+                )
+            )
+    return results
+
+
+def refused(results: list[GateResult]) -> list[GateResult]:
+    return [r for r in results if not r.passed]

@@ -1,0 +1,393 @@
+"""What a deploy will do: the target environment, the images, and the Helm/kubectl commands.
+
+Plain data and pure functions (standard library only; copied into the tools container).
+`DeployTarget` is the environment as the orchestrator needs it; `deploy_targets.py` builds it
+from pipeline.yaml. Every user mistake raises `DeployInputError` naming the field and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+Strategy = Literal["rolling", "blueGreen", "canary"]
+STRATEGIES: tuple[Strategy, ...] = ("rolling", "blueGreen", "canary")
+APPS: tuple[str, ...] = ("backend", "frontend")
+
+# The chart's values for images and strategy (k8s/chart/values.yaml).
+IMAGE_REPOSITORY_KEY = "image.{app}.repository"
+IMAGE_DIGEST_KEY = "image.{app}.digest"
+IMAGE_TAG_KEY = "image.{app}.tag"
+STRATEGY_KEY = "strategy"
+RELEASE_VERSION_KEY = "release.version"
+# Labels Helm charts put on every object; used to find the release's workloads.
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+# Files the orchestrator needs at run time (copied into the tools container as package `pipeline`).
+RUNTIME_MODULES: tuple[str, ...] = (
+    "cluster_tools.py",
+    "deploy_plan.py",
+    "deploy_gates.py",
+    "deploy_report.py",
+    "deploy_orchestrator.py",
+    "rollout_watch.py",
+)
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_REPOSITORY = re.compile(
+    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]{1,5})?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*$"
+)
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CONTEXT = re.compile(r"^[\w@:./-]{1,253}$")
+
+
+class DeployInputError(Exception):
+    """Bad input from the user: the message names the field, the value and the fix."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """`repository[:tag][@sha256:...]`."""
+
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, field_name: str) -> ImageRef:
+        value = text.strip()
+        if not value:
+            raise DeployInputError(
+                f"{field_name}: empty image reference; give repository@sha256:<digest>"
+            )
+        digest: str | None = None
+        if "@" in value:
+            value, digest = value.split("@", 1)
+            if not _DIGEST.match(digest):
+                raise DeployInputError(
+                    f"{field_name}: digest {digest!r} is not sha256:<64 lowercase hex characters>"
+                )
+        tag: str | None = None
+        last = value.rsplit("/", 1)[-1]
+        if ":" in last:
+            value, tag = value.rsplit(":", 1)
+            if not _TAG.match(tag):
+                raise DeployInputError(f"{field_name}: tag {tag!r} is not a valid image tag")
+        if not _REPOSITORY.match(value):
+            raise DeployInputError(
+                f"{field_name}: {text.strip()!r} is not an image reference like "
+                "ghcr.io/acme/backend@sha256:<digest>"
+            )
+        return cls(value, tag, digest)
+
+    @property
+    def by_digest(self) -> bool:
+        return self.digest is not None
+
+    def __str__(self) -> str:
+        text = self.repository
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+@dataclass(frozen=True)
+class SmokeCheck:
+    """One GET against the public URL that must answer 2xx/3xx."""
+
+    name: str
+    path: str
+    authenticated: bool = False
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    """One environment of pipeline.yaml, as the orchestrator needs it."""
+
+    env: str
+    namespace: str
+    values_file: str
+    strategy: Strategy
+    url: str
+    release: str = "blog-creator"
+    require_approval: bool = False
+    require_signature: bool = False
+    require_digest: bool = True
+    create_namespace: bool = False
+    ephemeral: bool = False
+    context: str | None = None
+    timeout_seconds: int = 300
+    smoke_checks: tuple[SmokeCheck, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = dict(self.__dict__)
+        data["smoke_checks"] = [c.__dict__ for c in self.smoke_checks]
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> DeployTarget:
+        """Validate a target file (written by the Dagger function, or by hand)."""
+        if not isinstance(data, dict):
+            raise DeployInputError("target: must be a JSON object")
+        raw = cast(dict[str, object], data)
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise DeployInputError(f"target: unknown keys {', '.join(unknown)}")
+        for required in ("env", "namespace", "values_file", "strategy", "url"):
+            if not isinstance(raw.get(required), str) or not raw[required]:
+                raise DeployInputError(f"target.{required}: required non-empty string")
+        strategy = raw["strategy"]
+        if strategy not in STRATEGIES:
+            raise DeployInputError(
+                f"target.strategy: {strategy!r} is not one of {', '.join(STRATEGIES)}"
+            )
+        for name in ("env", "namespace", "release"):
+            value = raw.get(name, "blog-creator")
+            if not isinstance(value, str) or not _DNS_LABEL.match(value):
+                raise DeployInputError(
+                    f"target.{name}: {value!r} must be a DNS label (lowercase letters, digits, '-')"
+                )
+        url = cast(str, raw["url"])
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
+            raise DeployInputError(f"target.url: {url!r} must be an http(s) URL")
+        timeout = raw.get("timeout_seconds", 300)
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or not 10 <= timeout <= 3600:
+            raise DeployInputError(f"target.timeout_seconds: {timeout!r} must be 10..3600")
+        context = raw.get("context")
+        if context is not None and (not isinstance(context, str) or not _CONTEXT.match(context)):
+            raise DeployInputError(f"target.context: {context!r} is not a kubeconfig context name")
+        flags: dict[str, bool] = {}
+        for name in (
+            "require_approval",
+            "require_signature",
+            "require_digest",
+            "create_namespace",
+            "ephemeral",
+        ):
+            value = raw.get(name, cls.__dataclass_fields__[name].default)
+            if not isinstance(value, bool):
+                raise DeployInputError(f"target.{name}: {value!r} must be true or false")
+            flags[name] = value
+        checks: list[SmokeCheck] = []
+        raw_checks = raw.get("smoke_checks", [])
+        if not isinstance(raw_checks, list):
+            raise DeployInputError("target.smoke_checks: must be a list")
+        for i, item in enumerate(cast(list[object], raw_checks)):
+            if not isinstance(item, dict):
+                raise DeployInputError(f"target.smoke_checks[{i}]: must be an object")
+            check = cast(dict[str, object], item)
+            name, path = check.get("name"), check.get("path")
+            if not isinstance(name, str) or not isinstance(path, str) or not path.startswith("/"):
+                raise DeployInputError(
+                    f"target.smoke_checks[{i}]: needs a name and a path starting with '/'"
+                )
+            checks.append(SmokeCheck(name, path, bool(check.get("authenticated", False))))
+        return cls(
+            env=cast(str, raw["env"]),
+            namespace=cast(str, raw["namespace"]),
+            values_file=cast(str, raw["values_file"]),
+            strategy=strategy,
+            url=url.rstrip("/"),
+            release=cast(str, raw.get("release", "blog-creator")),
+            context=context,
+            timeout_seconds=timeout,
+            smoke_checks=tuple(checks),
+            **flags,
+        )
+
+
+@dataclass(frozen=True)
+class AllowlistedFinding:
+    id: str
+    expires: dt.date
+
+
+@dataclass(frozen=True)
+class ReleaseEvidence:
+    """What `release` recorded about the images: digests, scan verdict, accepted findings.
+
+    Read from the release report JSON:
+    `{"images": {"backend": {"ref": "...@sha256:..."}, ...},
+      "scan": {"passed": true, "allowlisted": [{"id": "CVE-...", "expires": "2026-12-31"}]}}`
+    (`images.<app>` may also be a plain reference string).
+    """
+
+    images: Mapping[str, ImageRef]
+    scan_passed: bool | None
+    allowlisted: tuple[AllowlistedFinding, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: object, source: str = "release report") -> ReleaseEvidence:
+        if not isinstance(data, dict):
+            raise DeployInputError(f"{source}: must be a JSON object")
+        raw = cast(dict[str, object], data)
+        images: dict[str, ImageRef] = {}
+        raw_images = raw.get("images", {})
+        if not isinstance(raw_images, dict):
+            raise DeployInputError(f"{source}: images must be an object keyed by app name")
+        for app, value in cast(dict[str, object], raw_images).items():
+            ref: object = value
+            if isinstance(value, dict):
+                ref = cast(dict[str, object], value).get("ref")
+            if not isinstance(ref, str):
+                raise DeployInputError(f"{source}: images.{app} needs a 'ref' string")
+            images[app] = ImageRef.parse(ref, f"{source}: images.{app}")
+        scan_passed: bool | None = None
+        allowlisted: list[AllowlistedFinding] = []
+        scan = raw.get("scan")
+        if isinstance(scan, dict):
+            scan_map = cast(dict[str, object], scan)
+            passed = scan_map.get("passed")
+            if passed is not None and not isinstance(passed, bool):
+                raise DeployInputError(f"{source}: scan.passed must be true or false")
+            scan_passed = passed
+            for i, entry in enumerate(cast(list[object], scan_map.get("allowlisted", []) or [])):
+                if not isinstance(entry, dict):
+                    raise DeployInputError(f"{source}: scan.allowlisted[{i}] must be an object")
+                item = cast(dict[str, object], entry)
+                try:
+                    expires = dt.date.fromisoformat(str(item.get("expires")))
+                except ValueError:
+                    raise DeployInputError(
+                        f"{source}: scan.allowlisted[{i}].expires {item.get('expires')!r} "
+                        "is not a date like 2026-12-31"
+                    ) from None
+                allowlisted.append(AllowlistedFinding(str(item.get("id", "?")), expires))
+        return cls(images, scan_passed, tuple(allowlisted))
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """Everything one deploy needs; built by the CLI from flags and files."""
+
+    target: DeployTarget
+    images: Mapping[str, ImageRef]
+    chart: str = "k8s/chart"
+    dry_run: bool = False
+    kubeconfig_given: bool = False
+    approved_by: str | None = None
+    evidence: ReleaseEvidence | None = None
+    cosign_key: str | None = None
+    cosign_identity: str | None = None
+    cosign_issuer: str | None = None
+    smoke_token: str | None = field(default=None, repr=False)
+    version: str | None = None
+
+
+def resolve_images(
+    given: Mapping[str, str], evidence: ReleaseEvidence | None
+) -> dict[str, ImageRef]:
+    """Images from flags, else from the release report; every app needs one."""
+    images: dict[str, ImageRef] = {}
+    for app in APPS:
+        text = given.get(app)
+        if text:
+            images[app] = ImageRef.parse(text, f"--{app}-image")
+        elif evidence is not None and app in evidence.images:
+            images[app] = evidence.images[app]
+        else:
+            raise DeployInputError(
+                f"--{app}-image: no image for {app}; pass --{app}-image REPO@sha256:<digest> "
+                "or --release-report with the report written by `release`"
+            )
+    return images
+
+
+def helm_release_args(request: DeployRequest) -> list[str]:
+    """Values shared by `upgrade --install`, `template` and `diff`: env file, digests, strategy."""
+    target = request.target
+    args = ["--namespace", target.namespace, "--values", target.values_file]
+    for app in APPS:
+        image = request.images[app]
+        args += ["--set-string", f"{IMAGE_REPOSITORY_KEY.format(app=app)}={image.repository}"]
+        if image.digest:
+            args += ["--set-string", f"{IMAGE_DIGEST_KEY.format(app=app)}={image.digest}"]
+        if image.tag:
+            args += ["--set-string", f"{IMAGE_TAG_KEY.format(app=app)}={image.tag}"]
+    args += ["--set-string", f"{STRATEGY_KEY}={target.strategy}"]
+    if request.version:
+        args += ["--set-string", f"{RELEASE_VERSION_KEY}={request.version}"]
+    return args
+
+
+def helm_upgrade_args(request: DeployRequest, timeout_s: int) -> list[str]:
+    target = request.target
+    args = ["upgrade", "--install", target.release, request.chart, *helm_release_args(request)]
+    if target.create_namespace:
+        args.append("--create-namespace")
+    # Helm only applies; the orchestrator waits per strategy so each phase is timed and checked.
+    args += ["--timeout", f"{timeout_s}s", "--history-max", "20", "--output", "json"]
+    return args
+
+
+def helm_template_args(request: DeployRequest) -> list[str]:
+    target = request.target
+    return ["template", target.release, request.chart, *helm_release_args(request)]
+
+
+def workload_kinds(strategy: Strategy) -> str:
+    """kubectl resource type holding the app workloads for this strategy."""
+    return "deployments.apps" if strategy == "rolling" else "rollouts.argoproj.io"
+
+
+def selector(target: DeployTarget) -> str:
+    return f"{INSTANCE_LABEL}={target.release}"
+
+
+def parse_json(text: str, what: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DeployInputError(f"{what}: not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
+def names_from_list(items: object) -> list[str]:
+    """Names from a `kubectl get ... -o json` List."""
+    names: list[str] = []
+    if isinstance(items, dict):
+        for item in cast(list[object], cast(dict[str, object], items).get("items", [])):
+            if isinstance(item, dict):
+                meta = cast(dict[str, object], item).get("metadata", {})
+                if isinstance(meta, dict):
+                    name = cast(dict[str, object], meta).get("name")
+                    if isinstance(name, str):
+                        names.append(name)
+    return sorted(names)
+
+
+def split_documents(manifest: str) -> dict[str, str]:
+    """Rendered YAML stream → {"Kind/name": document}, for diffs (no YAML parser needed)."""
+    docs: dict[str, str] = {}
+    for doc in re.split(r"^---\s*$", manifest, flags=re.MULTILINE):
+        body = "\n".join(
+            line for line in doc.strip().splitlines() if not line.startswith("# Source:")
+        ).strip()
+        if not body:
+            continue
+        kind = re.search(r"^kind:\s*(\S+)", body, flags=re.MULTILINE)
+        name = re.search(
+            r"^metadata:\n(?:[ ].*\n)*?\s+name:\s*(\S+)", body + "\n", flags=re.MULTILINE
+        )
+        key = f"{kind.group(1) if kind else '?'}/{name.group(1).strip(chr(34)) if name else '?'}"
+        while key in docs:
+            key += "'"
+        docs[key] = body
+    return docs
+
+
+def check_strategy(value: str, field_name: str = "--strategy") -> Strategy:
+    if value not in STRATEGIES:
+        raise DeployInputError(f"{field_name}: {value!r} is not one of {', '.join(STRATEGIES)}")
+    return value
+
+
+def unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
