@@ -437,7 +437,7 @@ def deploy(
             )
             if not done.ok:
                 raise PhaseFailed(f"helm upgrade failed: {done.reason(4)}")
-            report.revision_after = _revision_from_upgrade(done.stdout)
+            report.revision_after = report.revision_attempted = _revision_from_upgrade(done.stdout)
             detail.append(f"revision {report.revision_after}")
     except PhaseFailed as e:
         failure = str(e)
@@ -460,6 +460,9 @@ def deploy(
 
     # Restore what served before this deploy (helm rollback creates a new revision from it).
     record = restore(tools, clock, request, run, failure, report.revision_before)
+    if record.method != "none":
+        history, _ = deployed_revisions(tools, target)
+        report.revision_after = current_revision(history)
     if record.restored:
         return run.finish(
             "rolled-back",

@@ -54,7 +54,8 @@ class DeployReport:
     dry_run: bool = False
     images: dict[str, str] = field(default_factory=lambda: dict[str, str]())
     revision_before: int | None = None
-    revision_after: int | None = None
+    revision_after: int | None = None  # serving at the end (after a rollback: the restored one)
+    revision_attempted: int | None = None  # what this deploy applied
     outcome: str = (
         "pending"  # succeeded | awaiting-promotion | refused | rolled-back | failed | dry-run
     )
@@ -92,6 +93,11 @@ def to_markdown(report: DeployReport) -> str:
         f"| environment | {r.env} (namespace `{r.namespace}`, release `{r.release}`) |",
         f"| strategy | {r.strategy} |",
         f"| revision | {_rev(r.revision_before)} → {_rev(r.revision_after)} |",
+        *(
+            [f"| revision attempted | {r.revision_attempted} (rolled back) |"]
+            if r.rollback and r.revision_attempted
+            else []
+        ),
         f"| dry run | {'yes' if r.dry_run else 'no'} |",
         f"| total time | {r.total_seconds:.1f} s |",
         f"| exit code | {r.exit_code} |",
