@@ -1,0 +1,177 @@
+"""Shared fixtures: the app on each storage backend, a real redis-server, helpers."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from redis import Redis
+
+from app import security
+from app.main import create_app
+from app.settings import Settings
+
+REDIS_SERVER = os.environ.get("REDIS_SERVER_BIN", "/usr/bin/redis-server")
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL")
+BACKENDS = ["sqlite", "redis"] + (["redis+elasticsearch"] if ELASTICSEARCH_URL else [])
+_emails = itertools.count()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    # Still argon2id, with minimal cost parameters so hundreds of sign-ups stay fast.
+    original = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    security._hasher = original
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free port for the whole session."""
+    if os.environ.get("SKIP_REDIS_TESTS") == "1":
+        pytest.skip("SKIP_REDIS_TESTS=1: Redis-backed tests explicitly disabled")
+    binary = shutil.which(REDIS_SERVER) or shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            f"redis-server not found (looked for {REDIS_SERVER} and on PATH): install it with "
+            "'apt-get install -y redis-server' or set SKIP_REDIS_TESTS=1 to skip these tests"
+        )
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = Redis.from_url(url)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            client.ping()
+            break
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+    client.close()
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _settings_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "app_env": "test",
+        "jwt_secret": "test-secret-" + "x" * 32,
+        "database_path": str(tmp_path / "blog.sqlite3"),
+        "rate_limit_auth_requests": 10_000,
+        "rate_limit_generate_requests": 10_000,
+        "log_level": "WARNING",
+    }
+    if kind.startswith("redis"):
+        url = request.getfixturevalue("redis_url")
+        Redis.from_url(url).flushdb()
+        values["redis_url"] = url
+    if kind == "redis+elasticsearch":
+        values["elasticsearch_url"] = ELASTICSEARCH_URL
+        values["elasticsearch_index"] = f"test-{os.getpid()}-{next(_emails)}"
+    values.update(overrides)
+    return Settings(**values)
+
+
+class Api:
+    """The app under test plus a client; `signup()` makes a user and returns auth headers."""
+
+    def __init__(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.app_state
+
+    async def signup(self, email: str | None = None, password: str = "correct-horse-1") -> dict[str, str]:
+        email = email or f"user{next(_emails)}@example.com"
+        response = await self.client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, "full_name": "Test User"}
+        )
+        assert response.status_code == 201, response.text
+        response = await self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def upload(self, headers: dict[str, str], name: str, content: bytes) -> dict[str, Any]:
+        response = await self.client.post("/api/v1/documents", files={"file": (name, content)}, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+ApiFactory = Callable[..., Any]
+
+
+@pytest.fixture(params=BACKENDS)
+async def make_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ApiFactory]:
+    """Factory: `await make_api(**settings_overrides)` → Api on this test's backend."""
+    managers: list[tuple[LifespanManager, httpx.AsyncClient]] = []
+
+    async def factory(**overrides: Any) -> Api:
+        app = create_app(_settings_for(request.param, request, tmp_path, **overrides))
+        manager = LifespanManager(app, startup_timeout=30)
+        await manager.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver")
+        managers.append((manager, client))
+        return Api(app, client)
+
+    yield factory
+    for manager, client in reversed(managers):
+        await client.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def api(make_api: ApiFactory) -> Api:
+    return await make_api()
+
+
+def make_pdf(text_lines: list[str]) -> bytes:
+    """A minimal valid PDF whose page shows the given lines in Helvetica."""
+    content = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(
+        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for line in text_lines
+    ) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1")
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
