@@ -394,6 +394,7 @@ def deploy(
                 if not done.ok:
                     raise PhaseFailed(f"helm template failed: {done.reason(6)}")
                 report.rendered = sorted(split_documents(done.stdout))
+                report.manifest = done.stdout
                 report.details = "helm " + " ".join(
                     helm_upgrade_args(request, target.timeout_seconds)
                 )

@@ -68,6 +68,7 @@ class DeployReport:
     rollback: RollbackRecord | None = None
     rendered: list[str] = field(default_factory=lambda: list[str]())
     details: str = ""  # status/diff text
+    manifest: str = field(default="", repr=False)  # dry run: the rendered YAML (own file)
     total_seconds: float = 0.0
 
     def phase_seconds(self) -> float:
@@ -76,6 +77,7 @@ class DeployReport:
 
 def to_json(report: DeployReport) -> dict[str, object]:
     data = asdict(report)
+    del data["manifest"]
     data["phase_seconds_total"] = report.phase_seconds()
     return data
 
@@ -150,6 +152,8 @@ def write(report: DeployReport, directory: str | Path) -> tuple[Path, Path]:
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
     json_path.write_text(json.dumps(to_json(report), indent=2) + "\n", encoding="utf-8")
     md_path.write_text(to_markdown(report), encoding="utf-8")
+    if report.manifest:
+        (out / f"{stem}.rendered.yaml").write_text(report.manifest, encoding="utf-8")
     return json_path, md_path
 
 

@@ -1,0 +1,227 @@
+"""Gates and plan building: pure functions, no cluster involved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from deploy_fakes import BACKEND, DIGEST_A, FRONTEND, make_request, make_target, passing_evidence
+
+from pipeline.config import load_config
+from pipeline.deploy_gates import policy_gates, refused
+from pipeline.deploy_plan import (
+    DeployInputError,
+    ImageRef,
+    ReleaseEvidence,
+    helm_upgrade_args,
+    resolve_images,
+    split_documents,
+)
+from pipeline.deploy_targets import target_for
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = dt.date(2026, 11, 28)
+
+
+def failed_gates(**kw: object) -> dict[str, str]:
+    request = make_request(**kw)  # type: ignore[arg-type]
+    return {g.name: g.detail for g in refused(policy_gates(request, TODAY))}
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_tag_refused_where_digests_are_required(env: str) -> None:
+    bad = failed_gates(target=make_target(env), frontend="ghcr.io/acme/frontend:latest")
+    assert set(bad) == {"digest:frontend"}
+    assert f"environment '{env}' deploys images by digest only" in bad["digest:frontend"]
+    assert "--frontend-image REPO@sha256:<digest>" in bad["digest:frontend"]
+
+
+def test_tag_allowed_in_dev() -> None:
+    assert (
+        failed_gates(
+            target=make_target("dev", require_digest=False), backend="ghcr.io/acme/backend:dev"
+        )
+        == {}
+    )
+
+
+def test_approval_required_in_prod() -> None:
+    target = make_target("prod", require_approval=True)
+    assert "requires approval" in failed_gates(target=target)["approval"]
+    assert failed_gates(target=target, approved_by="alice") == {}
+
+
+def test_missing_kubeconfig_refused_unless_dry_run() -> None:
+    assert "--kubeconfig file://" in failed_gates(kubeconfig=False)["kubeconfig"]
+    assert failed_gates(kubeconfig=False, dry_run=True) == {}
+
+
+def test_signed_env_needs_release_report() -> None:
+    bad = failed_gates(target=make_target(require_signature=True))
+    assert "--release-report" in bad["scan"]
+
+
+def test_failed_scan_refused() -> None:
+    evidence = passing_evidence(scan={"passed": False})
+    bad = failed_gates(target=make_target(require_signature=True), evidence=evidence)
+    assert "the scan failed" in bad["scan"]
+
+
+def test_expired_allowlist_refused() -> None:
+    evidence = passing_evidence(
+        scan={
+            "passed": True,
+            "allowlisted": [
+                {"id": "CVE-2026-0001", "expires": "2026-11-27"},
+                {"id": "CVE-2026-0002", "expires": "2027-01-01"},
+            ],
+        }
+    )
+    bad = failed_gates(target=make_target(require_signature=True), evidence=evidence)
+    assert set(bad) == {"allowlist"}
+    assert "CVE-2026-0001 (expired 2026-11-27)" in bad["allowlist"]
+    assert "CVE-2026-0002" not in bad["allowlist"]
+
+
+def test_allowlist_expiring_today_still_valid() -> None:
+    evidence = passing_evidence(
+        scan={"passed": True, "allowlisted": [{"id": "CVE-1", "expires": "2026-11-28"}]}
+    )
+    assert failed_gates(target=make_target(require_signature=True), evidence=evidence) == {}
+
+
+def test_digest_not_in_release_report_refused() -> None:
+    other = "ghcr.io/acme/backend@sha256:" + "c" * 64
+    bad = failed_gates(
+        target=make_target(require_signature=True), evidence=passing_evidence(), backend=other
+    )
+    assert "is not the one the release report scanned" in bad["evidence:backend"]
+
+
+def test_passing_gates_explain_themselves() -> None:
+    results = policy_gates(
+        make_request(target=make_target(require_signature=True), evidence=passing_evidence()), TODAY
+    )
+    assert all(r.passed for r in results)
+    assert {r.name: r.detail for r in results}["scan"] == "release report: scan passed"
+
+
+# ------------------------------------------------------------------ images and helm args
+
+
+def test_image_ref_parsing() -> None:
+    ref = ImageRef.parse(f"localhost:5000/acme/backend:1.2@{DIGEST_A}", "x")
+    assert (ref.repository, ref.tag, ref.digest) == ("localhost:5000/acme/backend", "1.2", DIGEST_A)
+    assert str(ref) == f"localhost:5000/acme/backend:1.2@{DIGEST_A}"
+    assert ImageRef.parse("localhost:5000/backend", "x").tag is None
+
+
+def test_images_come_from_flags_then_release_report() -> None:
+    evidence = passing_evidence()
+    images = resolve_images({"backend": "", "frontend": "ghcr.io/acme/frontend:x"}, evidence)
+    assert str(images["backend"]) == BACKEND
+    assert str(images["frontend"]) == "ghcr.io/acme/frontend:x"
+
+
+def test_helm_upgrade_args_full() -> None:
+    target = make_target("dev", require_digest=False)
+    target = type(target)(**{**target.__dict__, "create_namespace": True})
+    request = make_request(target=target)
+    args = helm_upgrade_args(request, 90)
+    assert args[:4] == ["upgrade", "--install", "blog-creator", "k8s/chart"]
+    assert "--create-namespace" in args
+    assert args[args.index("--timeout") + 1] == "90s"
+    sets = [args[i + 1] for i, a in enumerate(args) if a == "--set-string"]
+    assert sets == [
+        "image.backend.repository=ghcr.io/acme/backend",
+        f"image.backend.digest={DIGEST_A}",
+        "image.frontend.repository=ghcr.io/acme/frontend",
+        "image.frontend.digest=sha256:" + "b" * 64,
+        "strategy=rolling",
+    ]
+    assert "--wait" not in args  # the orchestrator waits per strategy, timed per phase
+
+
+def test_split_documents_keys_by_kind_and_name() -> None:
+    docs = split_documents(
+        '---\n# Source: x\nkind: Service\nmetadata:\n  labels: {a: b}\n  name: web\n---\n\n---\nkind: Pod\nmetadata:\n  name: "p"\n'
+    )
+    assert sorted(docs) == ["Pod/p", "Service/web"]
+    assert "# Source" not in docs["Service/web"]
+
+
+# ------------------------------------------------------------------ pipeline.yaml → target
+
+
+def test_targets_from_the_repository_pipeline_yaml() -> None:
+    config = load_config(ROOT)
+    prod = target_for(config, "prod")
+    assert (
+        prod.namespace,
+        prod.strategy,
+        prod.require_digest,
+        prod.require_signature,
+        prod.require_approval,
+    ) == ("blog-prod", "canary", True, True, True)
+    assert prod.values_file == "k8s/environments/prod.yaml"
+    assert [c.path for c in prod.smoke_checks] == [config.apps.frontend.health_path, "/"]
+    assert target_for(config, "dev").require_digest is False
+    local = target_for(config, "local", smoke_api_path="/api/me")
+    assert local.ephemeral and local.smoke_checks[-1].authenticated
+
+
+def test_frontend_image_from_evidence_string_form() -> None:
+    evidence = ReleaseEvidence.from_json(
+        {"images": {"frontend": FRONTEND}, "scan": {"passed": True}}
+    )
+    assert str(evidence.images["frontend"]) == FRONTEND
+
+
+# ------------------------------------------------------------------ bad inputs and their messages
+
+BAD_INPUTS: list[tuple[str, object, str]] = [
+    ("image", "", "empty image reference"),
+    ("image", "ghcr.io/acme/backend@sha256:abc", "is not sha256:<64 lowercase hex characters>"),
+    ("image", "ghcr.io/acme/backend:bad tag", "is not a valid image tag"),
+    (
+        "image",
+        "GHCR.io/Acme/Backend",
+        "is not an image reference like ghcr.io/acme/backend@sha256:<digest>",
+    ),
+    ("image", "ghcr.io/acme/backend:v1:v2", "is not"),
+    ("env", "qa", "unknown environment; choose one of: local, dev, staging, prod"),
+    ("env", " ", "--env: required; choose one of"),
+    ("smoke", "api/me", "must be a URL path starting with '/'"),
+    ("evidence", ["not", "an", "object"], "release report: must be a JSON object"),
+    ("evidence", {"images": {"backend": 42}}, "images.backend needs a 'ref' string"),
+    ("evidence", {"images": {"backend": {"ref": "x@sha256:1"}}}, "is not sha256:"),
+    ("evidence", {"scan": {"passed": "yes"}}, "scan.passed must be true or false"),
+    (
+        "evidence",
+        {"scan": {"passed": True, "allowlisted": [{"id": "CVE-1", "expires": "soon"}]}},
+        "expires 'soon' is not a date like 2026-12-31",
+    ),
+    ("images", {"backend": BACKEND}, "--frontend-image: no image for frontend"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    BAD_INPUTS,
+    ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(BAD_INPUTS)],
+)
+def test_bad_input_messages(kind: str, value: object, message: str) -> None:
+    with pytest.raises(DeployInputError) as caught:
+        if kind == "image":
+            ImageRef.parse(str(value), "--backend-image")
+        elif kind in ("env", "smoke"):
+            config = load_config(ROOT)
+            target_for(config, str(value)) if kind == "env" else target_for(
+                config, "dev", smoke_api_path=str(value)
+            )
+        elif kind == "evidence":
+            ReleaseEvidence.from_json(value)
+        else:
+            resolve_images(value, None)  # type: ignore[arg-type]
+    assert message in str(caught.value)
