@@ -67,15 +67,18 @@ class Registry(_Model):
 
 
 class BaseImages(_Model):
-    """Base images passed to the Dockerfiles as PYTHON_IMAGE / NODE_IMAGE build args."""
+    """Base images passed to the Dockerfiles as PYTHON_IMAGE / NODE_IMAGE build args.
 
-    python: str = "python:3.13-slim"
-    node: str = "node:22-slim"
+    Unset means the digest-pinned default written in the Dockerfile.
+    """
+
+    python: str | None = None
+    node: str | None = None
 
     @field_validator("python", "node")
     @classmethod
-    def _ref(cls, v: str) -> str:
-        if not _IMAGE_REF.match(v):
+    def _ref(cls, v: str | None) -> str | None:
+        if v is not None and not _IMAGE_REF.match(v):
             raise ValueError("must be an image reference like python:3.13-slim")
         return v
 
@@ -207,7 +210,7 @@ class Tools(_Model):
 
     trivy: str = "aquasec/trivy:0.58.1"
     syft: str = "anchore/syft:v1.18.1"
-    cosign: str = "gcr.io/projectsigstore/cosign:v2.4.1"
+    cosign: str = "gcr.io/projectsigstore/cosign:v2.4.1-dev"  # -dev: has a shell
     helm: str = "alpine/helm:3.16.3"
     redis: str = "redis:7.4-alpine"
     elasticsearch: str = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
@@ -348,9 +351,7 @@ def parse_config_text(text: str, file: str = CONFIG_FILE) -> PipelineConfig:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(
-            [Problem(file, where, _NO_VALUE, f"invalid YAML: {problem}")]
-        ) from None
+        raise ConfigError([Problem(file, where, _NO_VALUE, f"invalid YAML: {problem}")]) from None
     return parse_config(data, file)
 
 

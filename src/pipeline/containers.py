@@ -1,0 +1,153 @@
+"""Dagger building blocks shared by the functions: images from dockerfiles/, tool containers,
+backing services, and running a step without failing the whole call.
+
+Only translation to Dagger API calls lives here; decisions come from the plain-Python modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagger
+from dagger import dag
+
+from pipeline.config import PipelineConfig
+from pipeline.lint import MODULE_DEPS, PYTHON_TOOLS
+from pipeline.plans import ImagePlan, python_tool_image
+
+SRC = "/src"
+CA_PATH = "/etc/pipeline/ca.pem"
+# The whole repository minus what no step reads (the Ignore list of `source` already drops
+# dependencies and build outputs).
+PIP_CACHE = "/root/.cache/pip"
+
+
+async def build_ca_secret(ca: dagger.File | None) -> dagger.Secret | None:
+    """The proxy CA certificate as the BuildKit secret named `ca` that the Dockerfiles mount.
+
+    dockerBuild mounts secrets by their name, and secrets given on the CLI are named after
+    their URI, so the certificate (public data, not a credential) is registered as `ca`.
+    """
+    if ca is None:
+        return None
+    return dag.set_secret("ca", await ca.contents())
+
+
+def docker_build(
+    source: dagger.Directory, plan: ImagePlan, target: str, ca_secret: dagger.Secret | None
+) -> dagger.Container:
+    """One Dockerfile target of dockerfiles/, built by BuildKit with the plan's build args."""
+    return source.docker_build(
+        dockerfile=plan.dockerfile,
+        target=target,
+        build_args=[dagger.BuildArg(name=k, value=v) for k, v in plan.build_args.items()],
+        secrets=[ca_secret] if ca_secret is not None else [],
+    )
+
+
+def with_ca(ctr: dagger.Container, ca: dagger.File | None) -> dagger.Container:
+    """Trust a TLS-intercepting proxy in a tool container (pip, npm, Go tools)."""
+    if ca is None:
+        return ctr
+    return (
+        ctr.with_file(CA_PATH, ca)
+        .with_env_variable("SSL_CERT_FILE", CA_PATH)
+        .with_env_variable("PIP_CERT", CA_PATH)
+        .with_env_variable("NODE_EXTRA_CA_CERTS", CA_PATH)
+    )
+
+
+def python_toolbox(
+    config: PipelineConfig, source: dagger.Directory, python_image: str, ca: dagger.File | None
+) -> dagger.Container:
+    """Python base image + the pinned lint tools + what pyright needs to resolve imports."""
+    base = dag.container().from_(python_tool_image(config, python_image))
+    return (
+        with_ca(base, ca)
+        .with_mounted_cache(PIP_CACHE, dag.cache_volume("pipeline-pip"))
+        .with_exec(["pip", "install", "--disable-pip-version-check", *PYTHON_TOOLS, *MODULE_DEPS])
+        .with_directory(SRC, source)
+        .with_workdir(SRC)
+        .with_exec(["pip", "install", "--disable-pip-version-check", "./backend"])
+    )
+
+
+def helm_toolbox(config: PipelineConfig, source: dagger.Directory) -> dagger.Container:
+    return (
+        dag.container()
+        .from_(config.tools.helm)
+        .with_mounted_cache("/root/.cache/helm", dag.cache_volume("pipeline-helm"))
+        .with_directory(SRC, source)
+        .with_workdir(SRC)
+    )
+
+
+def trivy(config: PipelineConfig, ca: dagger.File | None) -> dagger.Container:
+    """Trivy with its vulnerability DB in a cache volume (downloaded once, then reused)."""
+    ctr = (
+        dag.container()
+        .from_(config.tools.trivy)
+        .with_mounted_cache("/root/.cache/trivy", dag.cache_volume("pipeline-trivy-db"))
+        .with_env_variable("TRIVY_NO_PROGRESS", "true")
+        .with_env_variable("TRIVY_CACHE_DIR", "/root/.cache/trivy")
+    )
+    if config.scan.trivy_db_repository:
+        ctr = ctr.with_env_variable("TRIVY_DB_REPOSITORY", config.scan.trivy_db_repository)
+    return with_ca(ctr, ca)
+
+
+def redis_service(config: PipelineConfig) -> dagger.Service:
+    return (
+        dag.container()
+        .from_(config.tools.redis)
+        .with_exposed_port(6379)
+        .as_service(use_entrypoint=True)
+    )
+
+
+def elasticsearch_service(config: PipelineConfig) -> dagger.Service:
+    return (
+        dag.container()
+        .from_(config.tools.elasticsearch)
+        .with_env_variable("discovery.type", "single-node")
+        .with_env_variable("xpack.security.enabled", "false")
+        .with_env_variable("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
+        .with_exposed_port(9200)
+        .as_service(use_entrypoint=True)
+    )
+
+
+def with_backing_services(ctr: dagger.Container, config: PipelineConfig) -> dagger.Container:
+    """Bind Redis and Elasticsearch as services and point the backend at them."""
+    return (
+        ctr.with_service_binding("redis", redis_service(config))
+        .with_service_binding("elasticsearch", elasticsearch_service(config))
+        .with_env_variable("REDIS_URL", "redis://redis:6379/0")
+        .with_env_variable("ELASTICSEARCH_URL", "http://elasticsearch:9200")
+    )
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A step run with `expect=ANY`: its container (files written), exit code and output."""
+
+    container: dagger.Container
+    exit_code: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+async def run(ctr: dagger.Container, args: list[str], use_entrypoint: bool = False) -> Ran:
+    """Run a command without failing the call, so reports are kept and failures summarised."""
+    done = ctr.with_exec(args, use_entrypoint=use_entrypoint, expect=dagger.ReturnType.ANY)
+    code = await done.exit_code()
+    output = await done.combined_output()
+    return Ran(done, code, output)
+
+
+async def run_default(ctr: dagger.Container) -> Ran:
+    """Run the image's default command (a Dockerfile `test` target's CMD)."""
+    return await run(ctr, await ctr.default_args(), use_entrypoint=True)

@@ -1,0 +1,346 @@
+"""Blog Creator Agent delivery pipeline: build, lint, test, scan, SBOM, push, sign, release.
+
+The same `dagger call ...` runs on a laptop and as the one-line GitHub Actions step.
+Settings come from pipeline.yaml; decisions live in plain-Python modules beside this one.
+"""
+
+import enum
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import dagger
+from dagger import DefaultPath, Doc, Ignore, dag, enum_type, field, function, object_type
+
+if TYPE_CHECKING:  # the plain-Python core (pydantic, yaml) is imported when a function runs
+    from pipeline.stages import Ctx, SignInputs
+
+# Never part of the build context or of what the tools see: dependencies, build outputs,
+# VCS data, caches and reports (`Ignore` keeps them out of the upload as well).
+SOURCE_IGNORE = [
+    "**/node_modules",
+    "**/.venv",
+    "**/.next",
+    ".git",
+    "**/__pycache__",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/.mypy_cache",
+    "reports",
+    "**/reports",
+    "**/test-results",
+    "**/coverage",
+    "sdk",
+    ".tools",
+    ".cache",
+    "dist",
+    "build",
+    "**/*.tar",
+    ".env",
+]
+
+
+@enum_type
+class App(enum.Enum):
+    """An application of the repository."""
+
+    BACKEND = "backend"
+    """The FastAPI backend (port 8000)."""
+
+    FRONTEND = "frontend"
+    """The Next.js frontend (port 3000)."""
+
+
+@object_type
+class Images:
+    """The runtime images of one commit, built from dockerfiles/."""
+
+    backend: Annotated[dagger.Container, Doc("The backend runtime image")] = field()
+    frontend: Annotated[dagger.Container, Doc("The frontend runtime image")] = field()
+
+    @function
+    def image(self, app: Annotated[App, Doc("Which image")]) -> dagger.Container:
+        """One image by name (same as the backend / frontend fields)."""
+        return self.backend if app is App.BACKEND else self.frontend
+
+    @function
+    def tarballs(self) -> dagger.Directory:
+        """Both images as OCI tarballs (backend.tar, frontend.tar), e.g. for `docker load`."""
+        return (
+            dag.directory()
+            .with_file("backend.tar", self.backend.as_tarball())
+            .with_file("frontend.tar", self.frontend.as_tarball())
+        )
+
+
+@object_type
+class Pipeline:
+    """Delivery pipeline of Blog Creator Agent (settings in pipeline.yaml)."""
+
+    source: Annotated[
+        dagger.Directory,
+        DefaultPath("/"),
+        Ignore(SOURCE_IGNORE),
+        Doc("The repository (defaults to the module's root; dependencies and outputs ignored)"),
+    ]
+    revision: Annotated[
+        str,
+        Doc("Git commit of the source (git rev-parse HEAD); tags images and fills OCI labels"),
+    ] = ""
+    version: Annotated[
+        str, Doc("Release version such as v1.4.0; adds a version tag to pushed images")
+    ] = ""
+    build_date: Annotated[
+        str,
+        Doc("RFC 3339 time for the org.opencontainers.image.created label (e.g. commit time)"),
+    ] = ""
+    python_image: Annotated[
+        str, Doc("Override the Python base image of pipeline.yaml (e.g. a registry mirror)")
+    ] = ""
+    node_image: Annotated[
+        str, Doc("Override the Node.js base image of pipeline.yaml (e.g. a registry mirror)")
+    ] = ""
+    ca: Annotated[
+        dagger.File | None,
+        Doc("CA certificate (PEM) of a TLS-intercepting proxy, trusted by builds and tools"),
+    ] = None
+
+    # ---- helpers (not functions) -------------------------------------------------------
+
+    async def _ctx(self) -> "Ctx":
+        """Settings and inputs of this run (plain-Python modules imported lazily)."""
+        from pipeline.config import parse_config_text
+        from pipeline.containers import build_ca_secret
+        from pipeline.plans import BuildInputs
+        from pipeline.stages import Ctx
+
+        config = parse_config_text(await self.source.file("pipeline.yaml").contents())
+        inputs = BuildInputs(
+            revision=self.revision,
+            version=self.version,
+            build_date=self.build_date,
+            python_image=self.python_image,
+            node_image=self.node_image,
+        )
+        ca_secret = await build_ca_secret(self.ca)
+        return Ctx(self.source, config, inputs, self.ca, ca_secret)
+
+    # ---- functions ---------------------------------------------------------------------
+
+    @function
+    async def build(self) -> Images:
+        """Build the backend and frontend runtime images from dockerfiles/, concurrently.
+
+        Chain an image (`build backend terminal`) or export both (`build tarballs export`).
+        """
+        from pipeline import stages
+
+        images = await stages.images(await self._ctx())
+        return Images(backend=images["backend"], frontend=images["frontend"])
+
+    @function
+    async def lint(self) -> str:
+        """Ruff + pyright, ESLint + tsc, hadolint, helm lint, actionlint + zizmor.
+
+        Returns a summary; fails with the same summary when any linter reports a problem.
+        """
+        from pipeline import stages
+        from pipeline.reports import summary_text
+
+        results = await stages.lint(await self._ctx())
+        text = summary_text("lint", results)
+        if not all(r.ok for r in results):
+            raise stages.StepFailed(text)
+        return text
+
+    @function
+    async def test(
+        self,
+        fail_on_error: Annotated[
+            bool,
+            Doc("Fail when a test fails; --fail-on-error=false returns the reports anyway"),
+        ] = True,
+    ) -> dagger.Directory:
+        """Backend tests (Redis and Elasticsearch as services), frontend unit tests and an
+        integration smoke test of backend + frontend + redis.
+
+        Returns the reports (JUnit XML, coverage): `dagger call test export --path reports`.
+        """
+        from pipeline import stages
+
+        reports_dir, results = await stages.test(await self._ctx())
+        return stages.finish("test", reports_dir, results, fail_on_error)
+
+    @function
+    async def scan(
+        self,
+        fail_on_error: Annotated[
+            bool, Doc("Fail on a policy violation; --fail-on-error=false returns the reports")
+        ] = True,
+    ) -> dagger.Directory:
+        """Trivy scan of both images, of dockerfiles/ and k8s/ (config) and of the source
+        (secrets), judged by the scan policy of pipeline.yaml.
+
+        Returns SARIF + JSON per scan and summary.md; fails naming every finding at fault.
+        """
+        from pipeline import stages
+
+        ctx = await self._ctx()
+        reports_dir, result = await stages.scan(ctx, await stages.images(ctx))
+        return stages.finish("scan", reports_dir, [result], fail_on_error)
+
+    @function
+    async def sbom(self) -> dagger.Directory:
+        """A CycloneDX (or SPDX, per pipeline.yaml) SBOM of each runtime image."""
+        from pipeline import stages
+
+        ctx = await self._ctx()
+        return await stages.sbom(ctx, await stages.images(ctx))
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def push(
+        self,
+        registry_username: Annotated[str, Doc("User name for the registry of pipeline.yaml")],
+        registry_password: Annotated[
+            dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
+        ],
+    ) -> str:
+        """Publish both images with the revision tag (and version tag); requires --revision.
+
+        Returns JSON {"backend": "<repo>@sha256:...", "frontend": ...}: the pushed digests.
+        """
+        from pipeline import stages
+
+        ctx = await self._ctx()
+        imgs = await stages.images(ctx)
+        published = await stages.push(ctx, imgs, registry_username, registry_password)
+        return json.dumps(published, indent=2, sort_keys=True)
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def sign(
+        self,
+        images: Annotated[
+            list[str], Doc("Image references by digest (<repo>@sha256:...), e.g. from push")
+        ],
+        registry_username: Annotated[str, Doc("User name for the registry of pipeline.yaml")],
+        registry_password: Annotated[
+            dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
+        ],
+        cosign_key: Annotated[
+            dagger.Secret | None, Doc("Cosign private key, e.g. file://cosign.key")
+        ] = None,
+        cosign_password: Annotated[
+            dagger.Secret | None, Doc("Password of the cosign key, e.g. env://COSIGN_PASSWORD")
+        ] = None,
+        oidc_token: Annotated[
+            dagger.Secret | None,
+            Doc("OIDC identity token for keyless signing (GitHub Actions id-token)"),
+        ] = None,
+        sbom: Annotated[
+            dagger.Directory | None,
+            Doc("SBOMs to attest (from `sbom`); generated when omitted"),
+        ] = None,
+    ) -> str:
+        """Sign the digests with cosign and attach each image's SBOM as an attestation.
+
+        Uses the key pair when given, else keyless with --oidc-token. Returns JSON per image.
+        """
+        from pipeline import stages
+
+        ctx = await self._ctx()
+        refs = stages.refs_by_app(ctx.config, images)
+        creds = _sign_inputs(
+            registry_username, registry_password, cosign_key, cosign_password, oidc_token
+        )
+        signed = await stages.sign(ctx, refs, creds, sbom)
+        return json.dumps(signed, indent=2, sort_keys=True)
+
+    @function
+    async def ci(
+        self,
+        fail_on_error: Annotated[
+            bool, Doc("Fail when a step fails; --fail-on-error=false returns the reports anyway")
+        ] = True,
+    ) -> dagger.Directory:
+        """Lint, test, build and scan concurrently, with one summary: the CI step.
+
+        Returns reports (summary.md, summary.json, test/, scan/): `ci export --path reports`.
+        """
+        from pipeline import stages
+
+        reports_dir, results = await stages.ci(await self._ctx())
+        return stages.finish("ci", reports_dir, results, fail_on_error)
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def release(
+        self,
+        registry_username: Annotated[str, Doc("User name for the registry of pipeline.yaml")],
+        registry_password: Annotated[
+            dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
+        ],
+        cosign_key: Annotated[
+            dagger.Secret | None, Doc("Cosign private key, e.g. file://cosign.key")
+        ] = None,
+        cosign_password: Annotated[
+            dagger.Secret | None, Doc("Password of the cosign key, e.g. env://COSIGN_PASSWORD")
+        ] = None,
+        oidc_token: Annotated[
+            dagger.Secret | None,
+            Doc("OIDC identity token for keyless signing (GitHub Actions id-token)"),
+        ] = None,
+    ) -> dagger.Directory:
+        """ci, then push, SBOM and sign; returns the release report (release.json, release.md)
+        with digests, scan summary, SBOMs and signatures: `release ... export --path release`.
+        """
+        from pipeline import stages
+
+        creds = _sign_inputs(
+            registry_username, registry_password, cosign_key, cosign_password, oidc_token
+        )
+        return await stages.release(await self._ctx(), creds)
+
+    @function
+    async def serve(
+        self,
+        jwt_secret: Annotated[
+            dagger.Secret | None,
+            Doc("JWT signing key for the backend; a development default when omitted"),
+        ] = None,
+    ) -> dagger.Service:
+        """The whole stack (frontend, backend, redis, elasticsearch) for local use:
+        `dagger call serve up --ports 3000:3000`.
+        """
+        from pipeline import stages
+        from pipeline.containers import with_backing_services
+
+        ctx = await self._ctx()
+        config = ctx.config
+        images = await stages.images(ctx)
+        backend = with_backing_services(images["backend"], config).with_env_variable(
+            "APP_ENV", "development"
+        )
+        if jwt_secret is not None:
+            backend = backend.with_secret_variable("JWT_SECRET", jwt_secret)
+        backend_port = config.apps.backend.port
+        frontend_port = config.apps.frontend.port
+        return (
+            images["frontend"]
+            .with_service_binding(
+                "backend",
+                backend.with_exposed_port(backend_port).as_service(use_entrypoint=True),
+            )
+            .with_env_variable("API_URL", f"http://backend:{backend_port}")
+            .with_exposed_port(frontend_port)
+            .as_service(use_entrypoint=True)
+        )
+
+
+def _sign_inputs(
+    username: str,
+    password: dagger.Secret,
+    cosign_key: dagger.Secret | None,
+    cosign_password: dagger.Secret | None,
+    oidc_token: dagger.Secret | None,
+) -> "SignInputs":
+    from pipeline.stages import SignInputs
+
+    return SignInputs(username, password, cosign_key, cosign_password, oidc_token)

@@ -1,0 +1,485 @@
+"""What each pipeline function does, as Dagger API calls (shared by ci and release).
+
+Decisions (plans, policy, lint steps, signing commands, summaries) come from the
+plain-Python modules; this file only wires them to containers, services and files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import dagger
+from dagger import dag
+
+from pipeline import containers as c
+from pipeline.config import APP_NAMES, PipelineConfig
+from pipeline.lint import LintStep, lint_steps
+from pipeline.plans import (
+    BuildInputs,
+    ImagePlan,
+    digest_ref,
+    image_plans,
+    python_tool_image,
+    repository,
+    sbom_file,
+    split_digest_ref,
+)
+from pipeline.policy import Finding, evaluate, failure_message, parse_trivy, render_markdown
+from pipeline.reports import (
+    ReleaseReport,
+    StepResult,
+    summary_json,
+    summary_markdown,
+    summary_text,
+    tail,
+)
+from pipeline.signing import (
+    KEY_PATH,
+    OIDC_TOKEN_PATH,
+    SBOM_DIR,
+    choose_mode,
+    full_script,
+)
+
+
+class StepFailed(Exception):
+    """One or more steps failed; the message is the readable summary."""
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Everything a stage needs: the repository, its settings and the run's inputs."""
+
+    source: dagger.Directory
+    config: PipelineConfig
+    inputs: BuildInputs
+    ca: dagger.File | None
+    ca_secret: dagger.Secret | None
+
+    @property
+    def plans(self) -> dict[str, ImagePlan]:
+        return image_plans(self.config, self.inputs)
+
+    def build(self, app: str, target: str | None = None) -> dagger.Container:
+        plan = self.plans[app]
+        return c.docker_build(self.source, plan, target or plan.target, self.ca_secret)
+
+
+async def gather(thunks: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
+    """Run the coroutines concurrently; results by key (first error cancels the rest)."""
+    results: dict[str, Any] = {}
+
+    async def one(key: str) -> None:
+        results[key] = await thunks[key]()
+
+    async with anyio.create_task_group() as tg:
+        for key in thunks:
+            tg.start_soon(one, key)
+    return results
+
+
+def _error_text(error: Exception) -> str:
+    return tail(str(error)) or type(error).__name__
+
+
+async def images(ctx: Ctx) -> dict[str, dagger.Container]:
+    """Both runtime images, really evaluated, concurrently."""
+    built = {app: ctx.build(app) for app in APP_NAMES}
+    thunks: dict[str, Callable[[], Awaitable[Any]]] = {app: ctr.sync for app, ctr in built.items()}
+    return {app: ctr for app, ctr in (await gather(thunks)).items()}
+
+
+# ---- lint ------------------------------------------------------------------------------
+
+
+async def lint(ctx: Ctx) -> list[StepResult]:
+    toolbox = {
+        "python": lambda: c.python_toolbox(ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca),
+        "helm": lambda: c.helm_toolbox(ctx.config, ctx.source),
+        "frontend": lambda: ctx.build("frontend", ctx.config.apps.frontend.targets.test),
+    }
+    steps = lint_steps(ctx.config)
+
+    async def one(step: LintStep) -> StepResult:
+        try:
+            ran = await c.run(
+                toolbox[step.toolbox]().with_workdir(step.workdir), list(step.command)
+            )
+        except dagger.DaggerError as e:
+            return StepResult(step.name, False, _error_text(e))
+        return StepResult(step.name, ran.ok, tail(ran.output))
+
+    results = await gather({step.name: (lambda s=step: one(s)) for step in steps})
+    return [results[step.name] for step in steps]
+
+
+# ---- test ------------------------------------------------------------------------------
+
+SMOKE_SCRIPT = "/smoke/smoke.py"
+
+
+def smoke_source() -> str:
+    return importlib.resources.files("pipeline").joinpath("smoke.py").read_text(encoding="utf-8")
+
+
+async def _unit(name: str, ctr: dagger.Container) -> tuple[StepResult, dagger.Directory]:
+    try:
+        ran = await c.run_default(ctr)
+    except dagger.DaggerError as e:
+        return StepResult(name, False, _error_text(e)), dag.directory()
+    return StepResult(name, ran.ok, tail(ran.output)), ran.container.directory("/reports")
+
+
+def _smoke_runner(
+    ctx: Ctx, runtime: dict[str, dagger.Container]
+) -> tuple[dagger.Container, list[str]]:
+    config = ctx.config
+    be, fe = config.apps.backend, config.apps.frontend
+    backend = (
+        runtime["backend"]
+        .with_service_binding("redis", c.redis_service(config))
+        .with_env_variable("REDIS_URL", "redis://redis:6379/0")
+        .with_env_variable("APP_ENV", "development")
+        .with_exposed_port(be.port)
+        .as_service(use_entrypoint=True)
+    )
+    frontend = (
+        runtime["frontend"]
+        .with_service_binding("backend", backend)
+        .with_env_variable("API_URL", f"http://backend:{be.port}")
+        .with_exposed_port(fe.port)
+        .as_service(use_entrypoint=True)
+    )
+    urls = [
+        f"http://backend:{be.port}{be.health_path}",
+        f"http://frontend:{fe.port}{fe.health_path}",
+        f"http://frontend:{fe.port}/",
+    ]
+    runner = (
+        dag.container()
+        .from_(python_tool_image(config, ctx.inputs.python_image))
+        .with_service_binding("backend", backend)
+        .with_service_binding("frontend", frontend)
+        .with_new_file(SMOKE_SCRIPT, smoke_source())
+    )
+    return runner, ["python", SMOKE_SCRIPT, "--reports", "/reports", *urls]
+
+
+async def _smoke(ctx: Ctx) -> tuple[StepResult, dagger.Directory]:
+    name = "integration smoke (backend + frontend + redis)"
+    try:
+        runner, args = _smoke_runner(ctx, await images(ctx))
+        ran = await c.run(runner, args)
+    except dagger.DaggerError as e:
+        return StepResult(name, False, _error_text(e)), dag.directory()
+    return StepResult(name, ran.ok, tail(ran.output)), ran.container.directory("/reports")
+
+
+async def test(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
+    be_target = ctx.config.apps.backend.targets.test
+    fe_target = ctx.config.apps.frontend.targets.test
+    backend = c.with_backing_services(ctx.build("backend", be_target), ctx.config)
+    frontend = ctx.build("frontend", fe_target)
+    done = await gather(
+        {
+            "backend": lambda: _unit("backend tests (redis, elasticsearch)", backend),
+            "frontend": lambda: _unit("frontend unit tests", frontend),
+            "smoke": lambda: _smoke(ctx),
+        }
+    )
+    reports = dag.directory()
+    results: list[StepResult] = []
+    for key in ("backend", "frontend", "smoke"):
+        result, directory = done[key]
+        results.append(result)
+        reports = reports.with_directory(key, directory)
+    return reports, results
+
+
+# ---- scan ------------------------------------------------------------------------------
+
+OUT = "/out"
+
+
+def _scan_jobs(
+    ctx: Ctx, imgs: dict[str, dagger.Container]
+) -> dict[str, tuple[str, dagger.Container, list[str]]]:
+    """stem -> (source label, container, trivy args writing OUT/<stem>.json)."""
+    base = c.trivy(ctx.config, ctx.ca).with_exec(["mkdir", "-p", OUT])
+    json_out = ["--format", "json", "--exit-code", "0", "--output"]
+    jobs: dict[str, tuple[str, dagger.Container, list[str]]] = {}
+    for app, img in imgs.items():
+        tar = f"/images/{app}.tar"
+        jobs[f"image-{app}"] = (
+            f"image {app}",
+            base.with_file(tar, img.as_tarball()),
+            [
+                "trivy",
+                "image",
+                "--scanners",
+                "vuln",
+                "--input",
+                tar,
+                *json_out,
+                f"{OUT}/image-{app}.json",
+            ],
+        )
+    jobs["config"] = (
+        "config",
+        base.with_directory(c.SRC, ctx.source, include=["dockerfiles/**", "k8s/**"]),
+        ["trivy", "config", *json_out, f"{OUT}/config.json", c.SRC],
+    )
+    jobs["secrets"] = (
+        "secrets",
+        base.with_directory(c.SRC, ctx.source),
+        ["trivy", "fs", "--scanners", "secret", *json_out, f"{OUT}/secrets.json", c.SRC],
+    )
+    return jobs
+
+
+async def scan(ctx: Ctx, imgs: dict[str, dagger.Container]) -> tuple[dagger.Directory, StepResult]:
+    jobs = _scan_jobs(ctx, imgs)
+
+    async def one(stem: str) -> tuple[list[Finding], dagger.Directory]:
+        label, ctr, args = jobs[stem]
+        done = ctr.with_exec(args).with_exec(
+            [
+                "trivy",
+                "convert",
+                "--format",
+                "sarif",
+                "--output",
+                f"{OUT}/{stem}.sarif",
+                f"{OUT}/{stem}.json",
+            ]
+        )
+        report = await done.file(f"{OUT}/{stem}.json").contents()
+        files = (
+            dag.directory()
+            .with_file(f"{stem}.json", done.file(f"{OUT}/{stem}.json"))
+            .with_file(f"{stem}.sarif", done.file(f"{OUT}/{stem}.sarif"))
+        )
+        return parse_trivy(label, report), files
+
+    name = "scan (trivy: images, config, secrets)"
+    try:
+        done = await gather({stem: (lambda s=stem: one(s)) for stem in jobs})
+    except (dagger.DaggerError, ValueError) as e:
+        return dag.directory(), StepResult(name, False, _error_text(e))
+    findings: list[Finding] = []
+    reports = dag.directory()
+    for stem in jobs:
+        found, files = done[stem]
+        findings.extend(found)
+        reports = reports.with_directory(".", files)
+    result = evaluate(findings, ctx.config.scan, dt.datetime.now(dt.UTC).date())
+    reports = reports.with_new_file(
+        "summary.md", render_markdown(result, ctx.config.scan)
+    ).with_new_file("policy.json", json.dumps(result.to_dict(), indent=2))
+    detail = "" if result.passed else failure_message(result)
+    return reports, StepResult(name, result.passed, detail)
+
+
+# ---- sbom ------------------------------------------------------------------------------
+
+
+def _sbom_container(ctx: Ctx, app: str, img: dagger.Container) -> tuple[dagger.Container, str]:
+    tools, fmt = ctx.config.tools, ctx.config.sbom.format
+    name = sbom_file(app, fmt)
+    tar = f"/images/{app}.tar"
+    if ctx.config.sbom.tool == "syft":
+        ctr = (
+            dag.container()
+            .from_(tools.syft)
+            .with_file(tar, img.as_tarball())
+            .with_exec(
+                ["scan", f"oci-archive:{tar}", "-o", fmt],
+                use_entrypoint=True,
+                redirect_stdout=f"/{name}",
+            )
+        )
+        return ctr, f"/{name}"
+    trivy_format = "cyclonedx" if fmt == "cyclonedx-json" else "spdx-json"
+    ctr = (
+        c.trivy(ctx.config, ctx.ca)
+        .with_file(tar, img.as_tarball())
+        .with_exec(
+            ["trivy", "image", "--input", tar, "--format", trivy_format, "--output", f"/{name}"]
+        )
+    )
+    return ctr, f"/{name}"
+
+
+async def sbom(ctx: Ctx, imgs: dict[str, dagger.Container]) -> dagger.Directory:
+    out = dag.directory()
+    for app in APP_NAMES:
+        ctr, path = _sbom_container(ctx, app, imgs[app])
+        out = out.with_file(sbom_file(app, ctx.config.sbom.format), ctr.file(path))
+    return await out.sync()
+
+
+# ---- push and sign ---------------------------------------------------------------------
+
+
+async def push(
+    ctx: Ctx, imgs: dict[str, dagger.Container], username: str, password: dagger.Secret
+) -> dict[str, str]:
+    """Publish every tag of both images; app -> `<repo>@sha256:<digest>`."""
+    if not ctx.inputs.revision:
+        raise StepFailed("push needs the commit: pass --revision=$(git rev-parse HEAD)")
+    plans = ctx.plans  # validates revision and version before anything is pushed
+
+    async def one(app: str) -> str:
+        ctr = imgs[app].with_registry_auth(ctx.config.registry.host, username, password)
+        refs = {digest_ref(await ctr.publish(address)) for address in plans[app].addresses}
+        if len(refs) != 1:
+            raise StepFailed(f"{app}: tags were published with different digests: {sorted(refs)}")
+        return refs.pop()
+
+    done = await gather({app: (lambda a=app: one(a)) for app in APP_NAMES})
+    return {app: str(done[app]) for app in APP_NAMES}
+
+
+@dataclass(frozen=True)
+class SignInputs:
+    username: str
+    password: dagger.Secret
+    cosign_key: dagger.Secret | None
+    cosign_password: dagger.Secret | None
+    oidc_token: dagger.Secret | None
+
+
+async def sign(
+    ctx: Ctx, refs: dict[str, str], creds: SignInputs, sbom_dir: dagger.Directory | None
+) -> dict[str, dict[str, str]]:
+    """cosign sign (+ SBOM attestation) of each digest; app -> what was done."""
+    config = ctx.config
+    mode = choose_mode(
+        creds.cosign_key is not None, creds.oidc_token is not None, config.signing.keyless
+    )
+    ctr = (
+        c.with_ca(dag.container().from_(config.tools.cosign), ctx.ca)
+        .with_env_variable("REGISTRY_USERNAME", creds.username)
+        .with_secret_variable("REGISTRY_PASSWORD", creds.password)
+    )
+    if creds.cosign_key is not None:
+        ctr = ctr.with_mounted_secret(KEY_PATH, creds.cosign_key)
+        if creds.cosign_password is not None:
+            ctr = ctr.with_secret_variable("COSIGN_PASSWORD", creds.cosign_password)
+        else:
+            ctr = ctr.with_env_variable("COSIGN_PASSWORD", "")  # an unencrypted key
+    elif creds.oidc_token is not None:
+        ctr = ctr.with_mounted_secret(OIDC_TOKEN_PATH, creds.oidc_token)
+    attest = config.signing.attest_sbom
+    if attest:
+        if sbom_dir is None:
+            sbom_dir = await sbom(ctx, await images(ctx))
+        ctr = ctr.with_directory(SBOM_DIR, sbom_dir)
+
+    async def one(app: str) -> dict[str, str]:
+        ref = refs[app]
+        sbom_name = sbom_file(app, config.sbom.format) if attest else None
+        script = full_script(config.registry.host, ref, mode, sbom_name, config.sbom.format)
+        await ctr.with_exec(["sh", "-c", script]).sync()
+        signed = {"image": ref, "signature": mode.label}
+        if sbom_name:
+            signed["attestation"] = f"{config.sbom.format} ({sbom_name})"
+        return signed
+
+    done = await gather({app: (lambda a=app: one(a)) for app in refs})
+    return {app: dict(done[app]) for app in refs}
+
+
+# ---- ci and release --------------------------------------------------------------------
+
+
+async def ci(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
+    """lint, test, build and scan concurrently; the reports and one result per step."""
+
+    async def build_and_scan() -> tuple[StepResult, dagger.Directory, StepResult]:
+        try:
+            imgs = await images(ctx)
+        except dagger.DaggerError as e:
+            failed = StepResult("build (runtime images)", False, _error_text(e))
+            return failed, dag.directory(), StepResult("scan", False, "not run: the build failed")
+        scan_dir, scanned = await scan(ctx, imgs)
+        return StepResult("build (runtime images)", True), scan_dir, scanned
+
+    done = await gather(
+        {"lint": lambda: lint(ctx), "test": lambda: test(ctx), "build+scan": build_and_scan}
+    )
+    lint_results: list[StepResult] = done["lint"]
+    test_dir, test_results = done["test"]
+    built, scan_dir, scanned = done["build+scan"]
+    results = [*lint_results, *test_results, built, scanned]
+    reports = dag.directory().with_directory("test", test_dir).with_directory("scan", scan_dir)
+    return reports, results
+
+
+def finish(
+    title: str, reports: dagger.Directory, results: list[StepResult], fail_on_error: bool
+) -> dagger.Directory:
+    """Add summary.md / summary.json; raise with the readable summary when a step failed."""
+    if fail_on_error and not all(r.ok for r in results):
+        raise StepFailed(summary_text(title, results))
+    return reports.with_new_file("summary.md", summary_markdown(title, results)).with_new_file(
+        "summary.json", summary_json(title, results)
+    )
+
+
+async def release(ctx: Ctx, creds: SignInputs) -> dagger.Directory:
+    """ci (must pass), then push, SBOM, sign, and the release report."""
+    ci_dir, results = await ci(ctx)
+    finish("ci", ci_dir, results, fail_on_error=True)
+    imgs = await images(ctx)
+    refs = await push(ctx, imgs, creds.username, creds.password)
+    sbom_dir = await sbom(ctx, imgs)
+    signed: dict[str, dict[str, str]] = {}
+    if ctx.config.signing.enabled:
+        signed = await sign(ctx, refs, creds, sbom_dir)
+    policy = json.loads(await ci_dir.file("scan/policy.json").contents())
+    plans = ctx.plans
+    report = ReleaseReport(
+        project=ctx.config.project,
+        revision=ctx.inputs.revision,
+        version=ctx.inputs.version,
+        images=refs,
+        tags={app: plans[app].tags for app in APP_NAMES},
+        scan={"passed": bool(policy.get("passed")), "counts": policy.get("counts", {})},
+        sbom={app: f"sbom/{sbom_file(app, ctx.config.sbom.format)}" for app in APP_NAMES},
+        signatures={app: s["signature"] for app, s in signed.items()},
+        attestations={app: s.get("attestation", "") for app, s in signed.items()},
+    )
+    return (
+        dag.directory()
+        .with_new_file("release.json", report.to_json())
+        .with_new_file("release.md", report.to_markdown())
+        .with_directory("sbom", sbom_dir)
+        .with_directory("scan", ci_dir.directory("scan"))
+        .with_directory("test", ci_dir.directory("test"))
+    )
+
+
+def refs_by_app(config: PipelineConfig, refs: list[str]) -> dict[str, str]:
+    """Map digest references to the project's apps; anything else is refused."""
+    by_app: dict[str, str] = {}
+    for ref in refs:
+        repo, _ = split_digest_ref(ref)
+        app = next((a for a in APP_NAMES if repo == repository(config, a)), None)
+        if app is None:
+            expected = ", ".join(repository(config, a) for a in APP_NAMES)
+            raise StepFailed(
+                f"image {ref!r} is not one of this project's repositories ({expected})"
+            )
+        if app in by_app:
+            raise StepFailed(f"two references given for {app}: {by_app[app]!r} and {ref!r}")
+        by_app[app] = ref
+    if not by_app:
+        raise StepFailed("no image given: pass --images <repo>@sha256:... (from push)")
+    return by_app
