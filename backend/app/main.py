@@ -85,7 +85,14 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Content-Disposition", "Retry-After"],
         )
-    templates = {r.endpoint: r.path_format for r in app.routes if isinstance(r, APIRoute)}
+    # Metrics label requests by route template; included routers report paths without prefix.
+    templates = {
+        route.endpoint: prefix + route.path_format
+        for router, prefix in ((auth.router, API_PREFIX), (documents.router, API_PREFIX),
+                               (drafts.router, API_PREFIX), (ops.router, ""))
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    }
     app.add_middleware(RequestContextMiddleware, hsts=settings.hsts_enabled, templates=templates)
     setup_tracing(app)
     return app

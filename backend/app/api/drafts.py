@@ -44,8 +44,9 @@ async def generate_draft(body: GenerateIn, user: CurrentUser, state: State) -> D
         raise HTTPException(error.status_code, error.detail) from error
     GENERATION.labels(provider.name, "ok").observe(time.perf_counter() - started)
 
+    now = utcnow()
     draft = Draft(
-        user_id=user.id, title=generated.title[:300], content=generated.content, tags=generated.tags,
+        user_id=user.id, created_at=now, updated_at=now, title=generated.title[:300], content=generated.content, tags=generated.tags,
         sources=[Source(document_id=s.document_id, filename=s.filename) for s in sources],
     )
     await store.create_draft(draft)
