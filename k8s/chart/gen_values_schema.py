@@ -113,7 +113,9 @@ schema = obj({
         "openaiModel": S,
         "databasePath": {"type": "string", "pattern": r"^/.+/[^/]+$"},
         "extra": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]},
-                  "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "not": {"pattern": SECRETISH}}},
+                  "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+                  # Secret-looking names are refused here: they belong in secrets.env.
+                  "patternProperties": {SECRETISH: {"not": {}, "description": "secrets go through secrets.env"}}},
     }),
     "secrets": obj({"existingSecret": {"type": "string", "pattern": r"^$|" + DNS_LABEL},
                     "env": {"type": "array", "items": obj({"name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
