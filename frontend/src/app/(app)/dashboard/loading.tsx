@@ -1,0 +1,5 @@
+import Loading from "@/components/Loading";
+
+export default function RouteLoading() {
+  return <Loading />;
+}

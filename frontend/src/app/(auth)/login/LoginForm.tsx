@@ -1,0 +1,55 @@
+"use client";
+
+import Link from "next/link";
+import { useState, type FormEvent } from "react";
+import TextField from "@/components/TextField";
+import { apiFetch, errorMessage } from "@/lib/client-api";
+import { safeNextPath } from "@/lib/safe-next";
+import { fieldErrors, loginSchema } from "@/lib/schemas";
+
+export default function LoginForm({ next, notice }: { next?: string; notice?: string }) {
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(event.currentTarget));
+    const parsed = loginSchema.safeParse(data);
+    if (!parsed.success) {
+      setErrors(fieldErrors(parsed.error));
+      return;
+    }
+    setErrors({});
+    setFormError(null);
+    setBusy(true);
+    try {
+      await apiFetch("/api/auth/login", { json: parsed.data });
+      // Full navigation so the proxy sees the new cookies and every server component re-renders.
+      window.location.assign(safeNextPath(next));
+    } catch (error) {
+      setFormError(errorMessage(error));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="stack card" onSubmit={submit} noValidate aria-labelledby="login-title">
+      <h1 id="login-title">Sign in</h1>
+      {notice ? <p className="alert info">{notice}</p> : null}
+      {formError ? (
+        <p role="alert" className="alert error">
+          {formError}
+        </p>
+      ) : null}
+      <TextField name="email" label="Email" type="email" autoComplete="email" required error={errors.email} />
+      <TextField name="password" label="Password" type="password" autoComplete="current-password" required error={errors.password} />
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? "Signing in…" : "Sign in"}
+      </button>
+      <p>
+        No account yet? <Link href="/register">Create one</Link>
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,22 @@
+"use client";
+
+import { useState } from "react";
+
+export default function LogoutButton() {
+  const [busy, setBusy] = useState(false);
+  async function logout() {
+    setBusy(true);
+    try {
+      await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
+    } finally {
+      // A full navigation drops every cached page of the signed-in user.
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination -- a full load drops the signed-in user's cached pages
+      window.location.assign("/login");
+    }
+  }
+  return (
+    <button type="button" onClick={logout} disabled={busy}>
+      {busy ? "Signing out…" : "Sign out"}
+    </button>
+  );
+}

@@ -1,0 +1,53 @@
+import { NextResponse, type NextRequest } from "next/server";
+import type { z } from "zod";
+import { readJson } from "./backend";
+import { formatDetail } from "./errors";
+
+export function jsonError(status: number, detail: string, requestId: string): NextResponse {
+  return NextResponse.json({ detail }, { status, headers: { "X-Request-ID": requestId, "Cache-Control": "no-store" } });
+}
+
+/**
+ * Rejects state-changing requests sent from another origin. SameSite=Lax cookies already stop most
+ * cross-site requests; this closes the rest (e.g. same-site subdomains).
+ */
+export function crossOriginProblem(request: NextRequest): string | null {
+  if (request.method === "GET" || request.method === "HEAD") return null;
+  const origin = request.headers.get("origin");
+  if (!origin) return null;
+  const host = request.headers.get("x-forwarded-host") ?? request.headers.get("host");
+  try {
+    return new URL(origin).host === host ? null : "Cross-origin request refused.";
+  } catch {
+    return "Cross-origin request refused.";
+  }
+}
+
+/** Parses a JSON body against a schema: either the data or a 400/422 response naming the fields. */
+export async function parseBody<T extends z.ZodType>(
+  request: NextRequest,
+  schema: T,
+  requestId: string,
+): Promise<{ data: z.infer<T> } | { response: NextResponse }> {
+  let raw: unknown;
+  try {
+    raw = await request.json();
+  } catch {
+    return { response: jsonError(400, "The request body must be JSON.", requestId) };
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+    return { response: jsonError(422, detail, requestId) };
+  }
+  return { data: parsed.data };
+}
+
+/** Relays a backend error as {detail} with the backend's status. */
+export async function relayError(response: Response, requestId: string): Promise<NextResponse> {
+  return jsonError(response.status, formatDetail(await readJson(response), response.status), requestId);
+}
+
+export function backendUnavailable(requestId: string): NextResponse {
+  return jsonError(502, "The backend is unavailable. Please try again shortly.", requestId);
+}
