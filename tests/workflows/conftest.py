@@ -1,0 +1,50 @@
+"""Fixtures of the workflow tests: the linters and helper scripts they run for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))  # --import-mode=importlib: make dagger_calls importable
+
+INSTALL_HINT = "run scripts/install-workflow-linters.sh (installs into $TOOLS_DIR/bin)"
+
+
+def find_tool(name: str, hint: str = INSTALL_HINT) -> str:
+    """A tool from PATH or $TOOLS_DIR/bin; fails (never skips) when it is missing."""
+    tools_bin = Path(os.environ.get("TOOLS_DIR", Path.home() / ".cache/blog-creator/tools")) / "bin"
+    found = shutil.which(name) or shutil.which(name, path=str(tools_bin))
+    if not found:
+        pytest.fail(f"{name} is not installed: {hint}", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> str:
+    return find_tool("actionlint")
+
+
+@pytest.fixture(scope="session")
+def zizmor() -> str:
+    return find_tool("zizmor")
+
+
+@pytest.fixture(scope="session")
+def shellcheck() -> str:
+    return find_tool("shellcheck")
+
+
+@pytest.fixture(scope="session")
+def jq() -> str:
+    return find_tool("jq", "apt-get install -y jq")
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    return find_tool("kubectl", "run scripts/install-k8s-tools.sh")
