@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
+from .cluster_ephemeral import EphemeralSetupFailed
+from .cluster_ephemeral import prepare as prepare_ephemeral
 from .cluster_tools import Clock, ClusterTools, SubprocessClusterTools, SystemClock
 from .deploy_gates import policy_gates, refused, signature_gates
 from .deploy_plan import (
@@ -406,6 +408,16 @@ def deploy(
             EXIT_OK,
             f"dry run: would apply {len(report.rendered)} objects with strategy {target.strategy}; nothing applied",
         )
+
+    if target.ephemeral:
+        try:
+            with run.phase("ephemeral-cluster") as detail:
+                try:
+                    detail += prepare_ephemeral(tools, clock, target)
+                except EphemeralSetupFailed as e:
+                    raise PhaseFailed(str(e)) from None
+        except PhaseFailed as e:
+            return run.finish("refused", EXIT_REFUSED, f"throwaway cluster not ready: {e}")
 
     try:
         with run.phase("snapshot") as detail:

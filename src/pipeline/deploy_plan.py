@@ -29,6 +29,7 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 
 # Files the orchestrator needs at run time (copied into the tools container as package `pipeline`).
 RUNTIME_MODULES: tuple[str, ...] = (
+    "cluster_ephemeral.py",
     "cluster_tools.py",
     "deploy_plan.py",
     "deploy_gates.py",
@@ -125,6 +126,7 @@ class DeployTarget:
     context: str | None = None
     timeout_seconds: int = 300
     smoke_checks: tuple[SmokeCheck, ...] = ()
+    extra_values: tuple[str, ...] = ()  # `--set key=value` after the values file (ephemeral)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = dict(self.__dict__)
@@ -190,7 +192,13 @@ class DeployTarget:
                     f"target.smoke_checks[{i}]: needs a name and a path starting with '/'"
                 )
             checks.append(SmokeCheck(name, path, bool(check.get("authenticated", False))))
+        extra = raw.get("extra_values", [])
+        if not isinstance(extra, list) or not all(
+            isinstance(v, str) and "=" in v for v in cast(list[object], extra)
+        ):
+            raise DeployInputError("target.extra_values: must be a list of 'key=value' strings")
         return cls(
+            extra_values=tuple(cast(list[str], extra)),
             env=cast(str, raw["env"]),
             namespace=cast(str, raw["namespace"]),
             values_file=cast(str, raw["values_file"]),
@@ -313,6 +321,8 @@ def helm_release_args(request: DeployRequest) -> list[str]:
         if image.tag:
             args += ["--set-string", f"{IMAGE_TAG_KEY.format(app=app)}={image.tag}"]
     args += ["--set-string", f"{STRATEGY_KEY}={target.strategy}"]
+    for value in target.extra_values:
+        args += ["--set", value]
     if request.version:
         args += ["--set-string", f"{RELEASE_VERSION_KEY}={request.version}"]
     return args

@@ -6,6 +6,7 @@ config, and the orchestrator there only receives the resulting JSON.
 
 from __future__ import annotations
 
+from .cluster_ephemeral import LOCAL_VALUES
 from .config import ConfigError, PipelineConfig
 from .deploy_plan import DeployInputError, DeployTarget, SmokeCheck
 
@@ -47,4 +48,5 @@ def target_for(
         context=context or environment.kube_context,
         timeout_seconds=environment.timeout_seconds,
         smoke_checks=tuple(checks),
+        extra_values=LOCAL_VALUES if environment.ephemeral else (),
     )

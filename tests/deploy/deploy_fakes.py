@@ -67,6 +67,8 @@ class FakeCluster:
     rollback_ok: bool = True
     workloads: tuple[str, ...] = ("blog-creator-backend", "blog-creator-frontend")
     cost: float = 1.0
+    node_not_ready_polls: int = 0  # ephemeral cluster: `kubectl wait` fails this many times
+    addon_error: str = ""  # ephemeral cluster: `kubectl apply` of an add-on fails with this
     calls: list[tuple[str, tuple[str, ...]]] = field(
         default_factory=lambda: list[tuple[str, tuple[str, ...]]]()
     )
@@ -122,6 +124,8 @@ class FakeCluster:
             if not self.history:
                 return self._fail(argv, "Error: release: not found")
             return self._ok(argv, json.dumps(self.history))
+        if verb == "upgrade" and argv[2] == "prometheus":  # ephemeral cluster add-on
+            return self._ok(argv, "STATUS: deployed")
         if verb == "upgrade":
             if not self.upgrade_ok:
                 return self._fail(
@@ -159,6 +163,21 @@ class FakeCluster:
         self.history.append({"revision": revision, "status": "deployed"})
 
     def _kubectl(self, argv: tuple[str, ...]) -> CommandResult:
+        if argv[0] == "wait":
+            if self.node_not_ready_polls > 0:
+                self.node_not_ready_polls -= 1
+                return self._fail(argv, "error: no matching resources found")
+            return self._ok(argv, "node/k3s condition met")
+        if argv[0] == "create":
+            return self._ok(argv, "created")
+        if argv[0] == "apply":
+            return (
+                self._fail(argv, self.addon_error)
+                if self.addon_error
+                else self._ok(argv, "applied")
+            )
+        if argv[:3] == ("rollout", "status", "deployment/argo-rollouts"):
+            return self._ok(argv, "successfully rolled out")
         if argv[:2] == ("get", "customresourcedefinition"):
             return (
                 self._ok(argv, "customresourcedefinition/rollouts.argoproj.io")

@@ -295,6 +295,64 @@ def test_signed_scanned_release_deploys(cluster: FakeCluster, clock: FakeClock) 
 # ------------------------------------------------------------------ ephemeral cluster smoke
 
 
+def test_ephemeral_canary_cluster_gets_rollouts_prometheus_and_secret(clock: FakeClock) -> None:
+    from pipeline.cluster_ephemeral import ARGO_ROLLOUTS_MANIFEST, LOCAL_VALUES
+
+    cluster = FakeCluster(clock, strategy="canary", history=[], node_not_ready_polls=3)
+    base = make_target("local", "canary", ephemeral=True, require_digest=False)
+    target = type(base)(**{**base.__dict__, "extra_values": LOCAL_VALUES})
+    report = deploy(cluster, clock, target=target)
+    assert report.exit_code == EXIT_OK, report.message
+    commands = cluster.commands()
+    assert len([c for c in commands if c.startswith("kubectl wait")]) == 4  # polled until Ready
+    assert (
+        f"kubectl apply --server-side --namespace argo-rollouts --filename {ARGO_ROLLOUTS_MANIFEST}"
+        in commands
+    )
+    assert any(
+        c.startswith("helm upgrade --install prometheus prometheus --repo") for c in commands
+    )
+    secret = next(
+        c for c in commands if c.startswith("kubectl create secret generic blog-creator-secrets")
+    )
+    assert "--from-file=jwt-secret=/" in secret  # a temp file, not a literal
+    upgrade = next(c for c in commands if c.startswith("helm upgrade --install blog-creator"))
+    assert "--set routing.mode=none" in upgrade and "--set networkPolicy.enabled=false" in upgrade
+    # everything is prepared before the release is applied
+    assert commands.index(secret) < commands.index(upgrade)
+    assert report.phases[1].name == "ephemeral-cluster" and report.phases[1].status == "ok"
+
+
+def test_ephemeral_rolling_cluster_skips_rollouts(clock: FakeClock) -> None:
+    cluster = FakeCluster(clock, history=[])
+    report = deploy(
+        cluster, clock, target=make_target("local", ephemeral=True, require_digest=False)
+    )
+    assert report.exit_code == EXIT_OK
+    assert not any("argo-rollouts" in c or "prometheus" in c for c in cluster.commands())
+
+
+def test_ephemeral_cluster_that_never_gets_ready_is_refused(clock: FakeClock) -> None:
+    cluster = FakeCluster(clock, history=[], node_not_ready_polls=10_000)
+    report = deploy(
+        cluster, clock, target=make_target("local", ephemeral=True, require_digest=False)
+    )
+    assert report.exit_code == EXIT_REFUSED
+    assert "did not become Ready within 180s" in report.message
+    assert cluster.mutating() == []
+
+
+def test_ephemeral_addon_failure_is_refused_before_applying(clock: FakeClock) -> None:
+    cluster = FakeCluster(
+        clock, strategy="blueGreen", history=[], addon_error="dial tcp: i/o timeout"
+    )
+    target = make_target("local", "blueGreen", ephemeral=True, require_digest=False)
+    report = deploy(cluster, clock, target=target)
+    assert report.exit_code == EXIT_REFUSED
+    assert "install Argo Rollouts failed: dial tcp: i/o timeout" in report.message
+    assert not any(c.startswith("helm upgrade --install blog-creator") for c in cluster.commands())
+
+
 def test_ephemeral_cluster_smokes_through_api_server_proxy(
     cluster: FakeCluster, clock: FakeClock
 ) -> None:

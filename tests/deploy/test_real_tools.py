@@ -81,7 +81,7 @@ def kubeconfig_for(tmp_path: Path, server: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("env", "kind"), [("dev", "Deployment"), ("staging", "Rollout"), ("prod", "Rollout")]
+    ("env", "kind"), [("dev", "Deployment"), ("staging", "Rollout"), ("prod", "Rollout"), ("local", "Rollout")]
 )
 def test_dry_run_renders_the_real_chart(
     env: str,
@@ -129,6 +129,8 @@ def test_dry_run_renders_the_real_chart(
         "kind: Deployment" not in manifest if kind == "Rollout" else "kind: Rollout" not in manifest
     )
     assert [p["name"] for p in report["phases"]] == ["gates", "render"]
+    if env == "local":  # one-node rehearsal values: no ingress, no NetworkPolicies
+        assert "kind: Ingress" not in manifest and "kind: NetworkPolicy" not in manifest
 
 
 def _release_report(tmp_path: Path) -> Path:
