@@ -87,7 +87,7 @@ schema = obj({
     "environment": {**enum("dev", "staging", "prod"), "description": "dev | staging | prod"},
     "nameOverride": {"type": "string", "pattern": r"^$|" + DNS_LABEL, "maxLength": 30},
     "release": obj({"version": {"type": "string", "pattern": r"^$|^[A-Za-z0-9][A-Za-z0-9_.+-]{0,62}$"}}),
-    "image": obj({"pullPolicy": enum("Always", "IfNotPresent", "Never"),
+    "image": obj({"pullPolicy": enum("", "Always", "IfNotPresent", "Never"),
                   "pullSecrets": {"type": "array", "items": {"type": "string", "pattern": DNS_LABEL}},
                   "backend": image, "frontend": image}, ["backend", "frontend"]),
     "strategy": {**enum("rolling", "blueGreen", "canary"), "description": "rolling | blueGreen | canary"},

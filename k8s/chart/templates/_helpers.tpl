@@ -49,6 +49,12 @@ app.kubernetes.io/component: {{ .app }}
 {{- end -}}
 {{- end -}}
 
+{{/* A digest never changes, so IfNotPresent is safe; a tag can move, so pull it Always. */}}
+{{- define "blog.pullPolicy" -}}
+{{- $img := index .root.Values.image .app -}}
+{{- default (ternary "IfNotPresent" "Always" (not (empty $img.digest))) .root.Values.image.pullPolicy -}}
+{{- end -}}
+
 {{- define "blog.progressive" -}}
 {{- if has .Values.strategy (list "canary" "blueGreen") -}}true{{- end -}}
 {{- end -}}
@@ -156,7 +162,7 @@ spec:
   containers:
     - name: {{ $app }}
       image: {{ include "blog.image" . | quote }}
-      imagePullPolicy: {{ $v.image.pullPolicy }}
+      imagePullPolicy: {{ include "blog.pullPolicy" . }}
       ports:
         - name: http
           containerPort: {{ $a.port }}
