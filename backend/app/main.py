@@ -55,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
                 restore()
             await state.provider.close()
             await backends.close()
+            if app.state.tracer_provider is not None:
+                app.state.tracer_provider.shutdown()  # flushes buffered spans
             logger.info("stopped")
 
     app = FastAPI(
@@ -94,7 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         if isinstance(route, APIRoute)
     }
     app.add_middleware(RequestContextMiddleware, hsts=settings.hsts_enabled, templates=templates)
-    setup_tracing(app)
+    app.state.tracer_provider = setup_tracing(app)
     return app
 
 

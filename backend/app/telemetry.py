@@ -26,7 +26,8 @@ def setup_tracing(app: FastAPI) -> TracerProvider | None:
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "blog-creator-backend")})
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))  # reads OTEL_EXPORTER_OTLP_* env
-    trace.set_tracer_provider(provider)
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):  # the global can be set once
+        trace.set_tracer_provider(provider)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics")
     if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
         HTTPXClientInstrumentor().instrument(tracer_provider=provider)

@@ -1,0 +1,74 @@
+"""Settings validation: bad configuration stops start-up with one clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import DEFAULT_JWT_SECRET, Settings, describe_error
+
+BACKEND = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "JWT_", "REDIS_", "MAX_", "OTEL_"))}
+    return subprocess.run(
+        [sys.executable, *args], cwd=BACKEND, env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_refuses_default_secret():
+    with pytest.raises(ValidationError) as info:
+        Settings(app_env="production")
+    assert "JWT_SECRET" in describe_error(info.value)
+    with pytest.raises(ValidationError):
+        Settings(app_env="production", jwt_secret="short")
+    assert Settings(app_env="production", jwt_secret="x" * 32).app_env == "production"
+
+
+def test_development_accepts_default_secret():
+    assert Settings(app_env="development").jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [({"redis_url": "http://x"}, "REDIS_URL"), ({"elasticsearch_url": "es:9200"}, "ELASTICSEARCH_URL"),
+     ({"max_upload_bytes": 10}, "MAX_UPLOAD_BYTES"), ({"generation_provider": "magic"}, "GENERATION_PROVIDER"),
+     ({"openai_base_url": "ftp://x"}, "OPENAI_BASE_URL")],
+)
+def test_errors_name_the_variable(values, variable):
+    with pytest.raises(ValidationError) as info:
+        Settings(**values)
+    message = describe_error(info.value)
+    assert message.startswith("configuration error: invalid setting " + variable)
+
+
+def test_lists_and_empty_urls_are_parsed_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("REDIS_URL", "")
+    settings = Settings()
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.redis_url is None
+
+
+def test_settings_check_command():
+    ok = run(["-m", "app.settings_check"], APP_ENV="test")
+    assert ok.returncode == 0 and "settings OK" in ok.stdout
+    bad = run(["-m", "app.settings_check"], APP_ENV="production")
+    assert bad.returncode == 2
+    assert "JWT_SECRET" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_server_start_path_stops_with_one_clear_message():
+    # uvicorn imports app.main; an invalid variable must end the process without a traceback.
+    result = run(["-c", "import app.main"], MAX_UPLOAD_BYTES="ten-megabytes")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: invalid setting MAX_UPLOAD_BYTES: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]
