@@ -290,6 +290,9 @@ def check_call(
         problems.append(
             f"{where}: a secret is written into the command; map it in env: and pass env://VAR"
         )
+    for var, value in step.env.items():
+        if "secrets." in str(value) and f"env://{var}" not in command:
+            problems.append(f"{where}: env {var} holds a secret the command never reads; drop it")
     tokens, expressions = _tokens(command)
 
     def parse_flags(i: int, args: Mapping[str, Arg], owner: str) -> tuple[int, set[str]]:

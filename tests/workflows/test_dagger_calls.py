@@ -137,6 +137,7 @@ def _step(call: str, env: dict[str, str] | None = None, **inputs: str) -> Dagger
             ["secret is written into the command", "must be passed as env://VAR"],
         ),
         ("deploy --env p --kubeconfig env://KC", None, {}, ["environment has no KC"]),
+        ("lint", {"KC": "${{ secrets.KC }}"}, {}, ["holds a secret the command never reads"]),
         ("lint export --path x", None, {}, ["follows a function whose result has no functions"]),
         ("ci export", None, {}, ["Directory.export needs --path"]),
         ("ci --fail-on-error=maybe", None, {}, ["must be true or false"]),
