@@ -146,7 +146,8 @@ start() {
     # setsid: the node outlives this script and gets no SIGINT/SIGHUP meant for its caller.
     setsid "$java" -Xms"$ES_HEAP" -Xmx"$ES_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
         -Djava.io.tmpdir="$run_dir/tmp" -Des.path.home="$ES_HOME_DIR" \
-        -Dlog4j2.formatMsgNoLookups=true -Dfile.encoding=UTF-8 \
+        -Dlog4j2.formatMsgNoLookups=true -Dlog4j.shutdownHookEnabled=false -Dlog4j2.disable.jmx=true \
+        -Dfile.encoding=UTF-8 \
         -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true \
         -Dio.netty.recycler.maxCapacityPerThread=0 \
         --add-modules jdk.incubator.vector \

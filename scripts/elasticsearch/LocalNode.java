@@ -41,7 +41,7 @@ public final class LocalNode {
         LogConfigurator.setNodeName(Node.NODE_NAME_SETTING.get(settings));
         LogConfigurator.configure(environment, true);
 
-        // "false": not a serverless deployment, so modules targeted at ALL deployments load.
+        // "false": a stateful (not serverless/stateless) node, as the tarball distribution runs.
         var modules = PluginsLoader.loadModulesBundles(environment.modulesDir(), false);
         var plugins = PluginsLoader.loadPluginsBundles(environment.pluginsDir(), false);
         PluginsLoader pluginsLoader = PluginsLoader.createPluginsLoader(modules, plugins, Map.of());
@@ -58,7 +58,13 @@ public final class LocalNode {
                 stopped.countDown();
             }
         }, "local-node-shutdown"));
-        node.start();
+        try {
+            node.start();
+        } catch (Throwable startupFailure) {
+            // e.g. the HTTP port is taken: exit non-zero (the shutdown hook closes the node).
+            startupFailure.printStackTrace();
+            System.exit(1);
+        }
         // Keep a non-daemon thread alive until SIGTERM/SIGINT runs the shutdown hook.
         stopped.await();
     }
