@@ -52,8 +52,13 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
  && apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null \
  && find /opt/venv -name '*.so*' -type f -exec strip --strip-unneeded {} +
 
-# Tests: dev dependency group + sources. `docker run -v $PWD/reports:/reports <image>`.
+# Tests: dev dependency group + sources + redis-server (the tests run a real one).
+# `docker run --rm -v $PWD/reports:/reports <image>` writes junit.xml and coverage.xml.
 FROM deps AS test
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+ && apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 RUN --mount=type=secret,id=ca \
     --mount=type=cache,target=/root/.cache/uv,sharing=locked \
     --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
@@ -62,7 +67,7 @@ RUN --mount=type=secret,id=ca \
 COPY backend/ ./
 ENV APP_ENV=test REPORTS_DIR=/reports
 RUN mkdir -p /reports
-CMD ["sh", "-c", "exec python -m pytest -q -p no:cacheprovider --junitxml=\"$REPORTS_DIR/junit.xml\" --cov=app --cov-report=xml:\"$REPORTS_DIR/coverage.xml\" --cov-report=term"]
+CMD ["sh", "-c", "exec python -m pytest -p no:cacheprovider --junitxml=\"$REPORTS_DIR/junit.xml\" --cov-report=xml:\"$REPORTS_DIR/coverage.xml\""]
 
 # Production image: the venv and the app only, non-root, read-only-root friendly.
 FROM python-base AS runtime

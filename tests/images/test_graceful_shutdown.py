@@ -1,0 +1,167 @@
+"""Graceful shutdown: two backend replicas sharing Redis behind nginx (as a load balancer runs
+them) and a steady stream of requests; `docker stop` of one replica loses no request.
+
+Most requests are POST /auth/login (argon2: tens of ms each, so some are in flight when SIGTERM
+arrives). nginx does not retry a POST once it was sent, so a replica that dropped in-flight
+requests would show up as failures; a refused connection (listener closed) is retried."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dockerlib import Container, docker, free_port, http_get, http_json, run_detached, wait_until
+from stack import start_backend
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+  access_log {tmp}/access.log;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  upstream backends {{
+    server {a}:8000 max_fails=1 fail_timeout=30s;
+    server {b}:8000 max_fails=1 fail_timeout=30s;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://backends;
+      # What a load balancer does with a draining replica: retry idempotent requests elsewhere.
+      proxy_next_upstream error timeout http_502 http_503;
+      proxy_next_upstream_tries 2;
+      proxy_connect_timeout 2s;
+      add_header X-Upstream $upstream_addr always;
+    }}
+  }}
+}}
+"""
+
+
+def nginx_binary() -> str:
+    path = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not path:
+        pytest.fail("nginx is not installed: apt-get install -y nginx-light", pytrace=False)
+    return path
+
+
+def container_ip(c: Container) -> str:
+    nets = c.inspect()["NetworkSettings"]["Networks"]
+    return next(iter(nets.values()))["IPAddress"]
+
+
+@pytest.fixture
+def replicas_behind_nginx(backend_runtime: str, redis_image: str, tmp_path: Path) -> Iterator[dict]:
+    net = f"blogimg-gs-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", "--label", "blog-creator-test=1", net)
+    started: list[Container] = []
+    nginx = None
+    try:
+        started.append(run_detached(redis_image, "--network", net, "--network-alias", "redis"))
+        shared = ("-e", "REDIS_URL=redis://redis:6379/0", "-e", "JWT_SECRET=" + "s" * 48)
+        a, _ = start_backend(backend_runtime, net, "backend-a", *shared)
+        started.append(a)
+        b, _ = start_backend(backend_runtime, net, "backend-b", *shared)
+        started.append(b)
+        port = free_port()
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp_path, a=container_ip(a), b=container_ip(b), port=port))
+        nginx = subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(tmp_path)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_get(url + "/healthz")[0] == 200, 20, "nginx in front of the replicas")
+        status, body = http_json("POST", url + "/api/v1/auth/register", CREDENTIALS | {"full_name": "Load"})
+        assert status == 201, body
+        yield {"a": a, "b": b, "ip_a": container_ip(a), "ip_b": container_ip(b), "port": port}
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        for c in started:
+            c.remove()
+        docker("network", "rm", net, check=False)
+
+
+CREDENTIALS = {"email": "load@example.com", "password": "graceful shutdown 42"}
+LOGIN_BODY = json.dumps(CREDENTIALS)
+
+
+class Load:
+    """Workers sending POST /api/v1/auth/login (and one GET /readyz) until stopped."""
+
+    def __init__(self, port: int, workers: int = 4) -> None:
+        self.port, self.stop = port, threading.Event()
+        self.lock = threading.Lock()
+        self.ok: list[tuple[float, str]] = []
+        self.failures: list[str] = []
+        self.threads = [threading.Thread(target=self._run, args=(i == 0,), daemon=True) for i in range(workers)]
+
+    def _run(self, probe: bool) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self.stop.is_set():
+            try:
+                if probe:
+                    conn.request("GET", "/readyz")
+                else:
+                    conn.request("POST", "/api/v1/auth/login", LOGIN_BODY, {"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                resp.read()
+                with self.lock:
+                    if resp.status == 200:
+                        self.ok.append((time.monotonic(), resp.getheader("X-Upstream", "")))
+                    else:
+                        self.failures.append(f"HTTP {resp.status}")
+            except (OSError, http.client.HTTPException) as exc:
+                with self.lock:
+                    self.failures.append(repr(exc))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.close()
+
+    def __enter__(self) -> "Load":
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+def test_stopping_a_replica_loses_no_request(replicas_behind_nginx: dict) -> None:
+    env = replicas_behind_nginx
+    with Load(env["port"]) as load:
+        time.sleep(3)
+        stop_started = time.monotonic()
+        docker("stop", "-t", "30", env["a"].cid)
+        stopped = time.monotonic()
+        time.sleep(3)
+    state = env["a"].inspect()["State"]
+    served = Counter(upstream.split(":")[0] for _, upstream in load.ok)
+    assert load.failures == [], f"{len(load.failures)} failed requests: {load.failures[:5]}"
+    assert len(load.ok) > 30, f"too little traffic to judge: {len(load.ok)} requests"
+    assert served[env["ip_a"]] > 0 and served[env["ip_b"]] > 0, served
+    # After the stop, every request went to the surviving replica.
+    after = [u for t, u in load.ok if t > stopped + 0.5]
+    assert after and all(u.startswith(env["ip_b"]) for u in after)
+    # The replica exited on SIGTERM by itself (exit code 0), well before Docker's SIGKILL.
+    assert state["ExitCode"] == 0 and not state["OOMKilled"], state
+    assert stopped - stop_started < 25
