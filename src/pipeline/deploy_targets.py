@@ -6,6 +6,8 @@ config, and the orchestrator there only receives the resulting JSON.
 
 from __future__ import annotations
 
+import json
+
 from .cluster_ephemeral import LOCAL_VALUES
 from .config import ConfigError, PipelineConfig
 from .deploy_plan import DeployInputError, DeployTarget, SmokeCheck
@@ -50,3 +52,9 @@ def target_for(
         smoke_checks=tuple(checks),
         extra_values=LOCAL_VALUES if environment.ephemeral else (),
     )
+
+
+def allowlist_json(config: PipelineConfig) -> str:
+    """pipeline.yaml's accepted findings for the orchestrator's expiry gate."""
+    entries = [{"id": e.id, "expires": e.expires.isoformat()} for e in config.scan.allowlist]
+    return json.dumps(entries)

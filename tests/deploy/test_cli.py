@@ -306,3 +306,23 @@ def test_tag_in_staging_refused_exit_2_nothing_applied(
     assert code == EXIT_REFUSED
     assert cluster.calls == []
     assert "deploys images by digest only" in capsys.readouterr().out
+
+
+def test_expired_allowlist_from_pipeline_yaml_refuses(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "target.json").write_text(json.dumps({**TARGET, "require_signature": True}))
+    (workdir / "release.json").write_text(
+        json.dumps({"images": {"backend": BACKEND, "frontend": FRONTEND}, "scan": {"passed": True}})
+    )
+    (workdir / "allowlist.json").write_text(
+        json.dumps([{"id": "CVE-2024-1", "expires": "2020-01-01"}])
+    )
+    cluster = FakeCluster(FakeClock())
+    code = run(
+        ["deploy", *BASE, "--release-report", "release.json", "--allowlist", "allowlist.json"],
+        cluster,
+    )
+    assert code == EXIT_REFUSED
+    assert cluster.calls == []
+    assert "CVE-2024-1 (expired 2020-01-01)" in capsys.readouterr().out

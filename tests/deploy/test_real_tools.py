@@ -81,7 +81,8 @@ def kubeconfig_for(tmp_path: Path, server: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("env", "kind"), [("dev", "Deployment"), ("staging", "Rollout"), ("prod", "Rollout"), ("local", "Rollout")]
+    ("env", "kind"),
+    [("dev", "Deployment"), ("staging", "Rollout"), ("prod", "Rollout"), ("local", "Rollout")],
 )
 def test_dry_run_renders_the_real_chart(
     env: str,
