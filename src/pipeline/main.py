@@ -180,7 +180,7 @@ class Pipeline:
         """Trivy scan of both images, of dockerfiles/ and k8s/ (config) and of the source
         (secrets), judged by the scan policy of pipeline.yaml.
 
-        Returns SARIF + JSON per scan and summary.md; fails naming every finding at fault.
+        Returns SARIF + JSON per scan, findings.md and summary.md; fails naming each finding at fault.
         """
         from pipeline import stages
 

@@ -280,7 +280,7 @@ async def scan(ctx: Ctx, imgs: dict[str, dagger.Container]) -> tuple[dagger.Dire
         reports = reports.with_directory(".", files)
     result = evaluate(findings, ctx.config.scan, dt.datetime.now(dt.UTC).date())
     reports = reports.with_new_file(
-        "summary.md", render_markdown(result, ctx.config.scan)
+        "findings.md", render_markdown(result, ctx.config.scan)
     ).with_new_file("policy.json", json.dumps(result.to_dict(), indent=2))
     detail = "" if result.passed else failure_message(result)
     return reports, StepResult(name, result.passed, detail)

@@ -1,0 +1,408 @@
+"""Schema-validated execution: every function body runs through the SDK's invoke path against
+a fake engine that validates each query against ../shared/dagger/schema.graphqls; the
+assertions are on the queries the module would send to a real engine."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dagger_harness as h  # noqa: E402
+
+REV = "0123456789abcdef0123456789abcdef01234567"
+REPO = "ghcr.io/blog-creator-agent/blog-creator-agent"
+PASSWORD_ID = h.secret_id("registry-password")
+TRIVY_EMPTY = {
+    "/out/image-backend.json": '{"Results": []}',
+    "/out/image-frontend.json": '{"Results": []}',
+    "/out/config.json": '{"Results": []}',
+    "/out/secrets.json": '{"Results": []}',
+}
+
+
+def run(fn: str, inputs: dict[str, Any] | None = None, files: dict[str, str] | None = None,
+        resolvers: dict[str, Any] | None = None, **state: Any) -> tuple[Any, h.FakeEngine]:
+    engine = h.FakeEngine(files={**TRIVY_EMPTY, **(files or {})}, resolvers=resolvers)
+    result = anyio.run(h.call, engine, fn, inputs or {}, h.pipeline_state(**state))
+    return result, engine
+
+
+def run_error(fn: str, inputs: dict[str, Any] | None = None, files: dict[str, str] | None = None,
+              resolvers: dict[str, Any] | None = None, **state: Any) -> tuple[str, h.FakeEngine]:
+    engine = h.FakeEngine(files={**TRIVY_EMPTY, **(files or {})}, resolvers=resolvers)
+    with pytest.raises(Exception) as info:
+        anyio.run(h.call, engine, fn, inputs or {}, h.pipeline_state(**state))
+    return str(info.value), engine
+
+
+def build_args(call: h.FieldCall) -> dict[str, str]:
+    return {a["name"]: a["value"] for a in call.args.get("buildArgs", [])}
+
+
+def chain_names(call: h.FieldCall) -> list[str]:
+    return [a.name for a in call.ancestors()]
+
+
+def new_file(engine: h.FakeEngine, path: str) -> str:
+    found = [c.args["contents"] for c in engine.calls("withNewFile") if c.args["path"] == path]
+    assert found, f"no withNewFile({path!r}) in the queries"
+    return found[-1]
+
+
+def assert_no_plaintext_secrets(engine: h.FakeEngine) -> None:
+    """Secrets travel only as IDs: no setSecret (except the public proxy CA), no credential
+    in an env var or command line."""
+    for call in engine.calls("setSecret"):
+        assert call.args["name"] == "ca", f"setSecret puts a plaintext into the query: {call.args}"
+    for call in engine.calls("withEnvVariable"):
+        name = call.args["name"].upper()
+        if any(word in name for word in ("PASSWORD", "TOKEN", "SECRET", "KEY")):
+            assert call.args["value"] == "", f"credential {name} passed as a plain env var"
+    # a Secret ID reaches only the fields made for secrets
+    secret_fields = {"withSecretVariable", "withMountedSecret", "withRegistryAuth", "node", "dockerBuild"}
+    for query in engine.queries:
+        for call in query.calls:
+            for value in call.args.values():
+                values = value if isinstance(value, list) else [value]
+                if any(isinstance(v, str) and v.startswith("secret-id-") for v in values):
+                    assert call.name in secret_fields, f"secret ID passed to {call.name}: {call.args}"
+
+
+# ---- build --------------------------------------------------------------------------
+
+
+def test_build_uses_dockerfile_runtime_targets_with_build_args_concurrently() -> None:
+    result, engine = run("build", revision=REV, version="v1.2.3", build_date="2026-01-02T03:04:05Z")
+    builds = engine.calls("dockerBuild")
+    assert sorted({c.args["dockerfile"] for c in builds}) == [
+        "dockerfiles/backend.Dockerfile",
+        "dockerfiles/frontend.Dockerfile",
+    ]
+    for call in builds:
+        assert call.args["target"] == "runtime"
+        assert build_args(call) == {
+            "VCS_REF": REV,
+            "VERSION": "v1.2.3",
+            "BUILD_DATE": "2026-01-02T03:04:05Z",
+        }
+        assert call.parent is not None and call.parent.name == "node"
+        assert call.parent.args["id"] == "source-directory-id"
+    # really evaluated: each image is synced
+    synced = [c for c in engine.calls("sync") if c.parent and c.parent.name == "dockerBuild"]
+    assert len(synced) == 2
+    assert set(result) == {"backend", "frontend"}
+
+
+def test_build_passes_base_image_overrides_and_proxy_ca_as_build_secret() -> None:
+    _, engine = run(
+        "build", revision=REV, python_image="mirror.local/python:3.13-slim",
+        node_image="mirror.local/node:22-slim", ca="ca-file-id",
+        files={"ca-file-id": "-----BEGIN CERTIFICATE-----"},
+    )
+    builds = engine.calls("dockerBuild")
+    for call in builds:
+        args = build_args(call)
+        assert args["PYTHON_IMAGE"] == "mirror.local/python:3.13-slim"
+        assert args["NODE_IMAGE"] == "mirror.local/node:22-slim"
+        assert len(call.args["secrets"]) == 1
+    ca = engine.calls("setSecret")
+    assert ca and {c.args["name"] for c in ca} == {"ca"}
+    assert {c.args["plaintext"] for c in ca} == {"-----BEGIN CERTIFICATE-----"}
+
+
+def test_build_without_overrides_keeps_dockerfile_pinned_base_images() -> None:
+    _, engine = run("build")
+    for call in engine.calls("dockerBuild"):
+        assert "PYTHON_IMAGE" not in build_args(call) and "NODE_IMAGE" not in build_args(call)
+        assert build_args(call)["VCS_REF"] == "unknown"
+        assert call.args.get("secrets", []) == []
+
+
+def test_images_object_exports_tarballs_and_chains_images() -> None:
+    engine = h.FakeEngine()
+    state = {"backend": "backend-ctr-id", "frontend": "frontend-ctr-id"}
+    anyio.run(h.call, engine, "tarballs", {}, state, "Images")
+    tars = engine.calls("asTarball")
+    assert len(tars) == 2
+    assert sorted(c.args["path"] for c in engine.calls("withFile")) == ["backend.tar", "frontend.tar"]
+    engine = h.FakeEngine()
+    result = anyio.run(h.call, engine, "image", {"app": "FRONTEND"}, state, "Images")
+    assert result == "frontend-ctr-id"
+
+
+# ---- test ---------------------------------------------------------------------------
+
+
+def test_test_binds_redis_and_elasticsearch_services_and_returns_reports() -> None:
+    _, engine = run("test", revision=REV)
+    test_builds = [c for c in engine.calls("dockerBuild") if c.args["target"] == "test"]
+    assert sorted({c.args["dockerfile"] for c in test_builds}) == [
+        "dockerfiles/backend.Dockerfile",
+        "dockerfiles/frontend.Dockerfile",
+    ]
+    bindings = engine.calls("withServiceBinding")
+    backend_test_bindings = {
+        c.args["alias"]
+        for c in bindings
+        if any(a.name == "dockerBuild" and a.args.get("target") == "test"
+               and "backend" in a.args["dockerfile"] for a in c.ancestors())
+    }
+    assert backend_test_bindings == {"redis", "elasticsearch"}
+    envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
+    assert envs["REDIS_URL"] == "redis://redis:6379/0"
+    assert envs["ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
+    # the services are real containers exposing their ports
+    images = {c.args["address"] for c in engine.calls("from")}
+    assert any(i.startswith("redis:") for i in images)
+    assert any("elasticsearch" in i for i in images)
+    ports = {c.args["port"] for c in engine.calls("withExposedPort")}
+    assert {6379, 9200, 8000, 3000} <= ports
+    # smoke runner bound to backend + frontend services
+    smoke = [c for c in engine.calls("withExec") if "/smoke/smoke.py" in c.args["args"]]
+    assert smoke and "http://backend:8000/healthz" in smoke[0].args["args"]
+    assert "http://frontend:3000/api/health" in smoke[0].args["args"]
+    # tests run with expect=ANY so that reports survive failures; reports read from /reports
+    default_runs = [c for c in engine.calls("withExec") if c.args.get("useEntrypoint")]
+    assert default_runs and all(c.args["expect"] == "ANY" for c in default_runs)
+    assert {c.args["path"] for c in engine.calls("directory") if c.parent_type == "Container"} == {"/reports"}
+    summary = json.loads(new_file(engine, "summary.json"))
+    assert summary["passed"] is True and len(summary["steps"]) == 3
+
+
+def test_test_fails_after_reports_when_a_test_fails() -> None:
+    failing = {"Container.exitCode": lambda call: 1}
+    message, _ = run_error("test", resolvers=failing)
+    assert "FAIL  backend tests" in message and "FAIL  frontend unit tests" in message
+    _, engine = run("test", {"fail_on_error": False}, resolvers=failing)
+    summary = json.loads(new_file(engine, "summary.json"))
+    assert summary["passed"] is False
+    assert "FAIL" in new_file(engine, "summary.md")
+
+
+# ---- scan ---------------------------------------------------------------------------
+
+HIGH_VULN = json.dumps({"Results": [{"Target": "app", "Vulnerabilities": [
+    {"VulnerabilityID": "CVE-2099-0001", "PkgName": "openssl", "InstalledVersion": "3.0.0",
+     "FixedVersion": "3.0.1", "Severity": "HIGH", "Title": "bad bug"}]}]})
+
+
+def test_scan_runs_trivy_on_images_config_and_secrets_with_cached_db() -> None:
+    _, engine = run("scan", revision=REV)
+    volumes = {c.args["key"] for c in engine.calls("cacheVolume")}
+    assert "pipeline-trivy-db" in volumes
+    trivy_runs = [c.args["args"] for c in engine.calls("withExec") if c.args["args"][:1] == ["trivy"]]
+    kinds = {args[1] for args in trivy_runs}
+    assert {"image", "config", "fs", "convert"} <= kinds
+    image_inputs = {args[args.index("--input") + 1] for args in trivy_runs if "--input" in args}
+    assert image_inputs == {"/images/backend.tar", "/images/frontend.tar"}
+    assert any("secret" in args for args in trivy_runs if args[1] == "fs")
+    assert any(args[-1] == "/src" for args in trivy_runs if args[1] == "config")
+    sarif = [c.args["path"] for c in engine.calls("withFile") if c.args["path"].endswith(".sarif")]
+    assert len(sarif) == 4
+    assert "Security scan: PASSED" in new_file(engine, "findings.md")
+    assert json.loads(new_file(engine, "policy.json"))["passed"] is True
+
+
+def test_scan_fails_naming_each_finding_that_violates_the_policy() -> None:
+    message, _ = run_error("scan", files={"/out/image-backend.json": HIGH_VULN})
+    assert "CVE-2099-0001" in message and "openssl" in message and "image backend" in message
+
+
+def _with_allowlist(expires: str) -> str:
+    text = (h.REPO_ROOT / "pipeline.yaml").read_text()
+    entry = (f"  allowlist:\n    - id: CVE-2099-0001\n      reason: not reachable from our code paths\n"
+             f"      expires: {expires}\n")
+    assert "  allowlist: []\n" in text
+    return text.replace("  allowlist: []\n", entry)
+
+
+def test_scan_allowlist_accepts_until_expiry_then_fails() -> None:
+    files = {"/out/image-backend.json": HIGH_VULN, "pipeline.yaml": _with_allowlist("2999-01-01")}
+    _, engine = run("scan", files=files)
+    assert "Allowed by the allowlist (1)" in new_file(engine, "findings.md")
+    files["pipeline.yaml"] = _with_allowlist("2001-01-01")
+    message, _ = run_error("scan", files=files)
+    assert "CVE-2099-0001" in message and "expired" in message
+
+
+# ---- sbom ---------------------------------------------------------------------------
+
+
+def test_sbom_is_cyclonedx_per_image() -> None:
+    _, engine = run("sbom", revision=REV)
+    runs = [c.args for c in engine.calls("withExec") if c.args["args"][:1] == ["scan"]]
+    assert sorted(r["args"][1] for r in runs) == [
+        "oci-archive:/images/backend.tar", "oci-archive:/images/frontend.tar"]
+    assert all(r["args"][-1] == "cyclonedx-json" and r["useEntrypoint"] for r in runs)
+    names = sorted(c.args["path"] for c in engine.calls("withFile") if c.args["path"].endswith(".cdx.json"))
+    assert names == ["backend.cdx.json", "frontend.cdx.json"]
+
+
+# ---- push and sign ------------------------------------------------------------------
+
+
+def test_push_publishes_revision_and_version_tags_and_returns_digests() -> None:
+    result, engine = run(
+        "push", {"registry_username": "bot", "registry_password": PASSWORD_ID},
+        revision=REV, version="v1.2.3",
+    )
+    published = sorted(c.args["address"] for c in engine.calls("publish"))
+    assert published == sorted(
+        f"{REPO}/{app}:{tag}" for app in ("backend", "frontend") for tag in ("sha-0123456789ab", "1.2.3")
+    )
+    for call in engine.calls("publish"):
+        auth = call.nearest("withRegistryAuth")
+        assert auth is not None
+        assert auth.args == {"address": "ghcr.io", "username": "bot", "secret": PASSWORD_ID}
+    refs = json.loads(result)
+    assert set(refs) == {"backend", "frontend"}
+    for app, ref in refs.items():
+        assert ref.startswith(f"{REPO}/{app}@sha256:") and len(ref.split("@sha256:")[1]) == 64
+    assert_no_plaintext_secrets(engine)
+
+
+def test_push_refuses_without_revision_before_publishing() -> None:
+    message, engine = run_error("push", {"registry_username": "bot", "registry_password": PASSWORD_ID})
+    assert "--revision" in message
+    assert engine.calls("publish") == []
+
+
+def test_push_refuses_bad_version_before_publishing() -> None:
+    message, engine = run_error("push", {"registry_username": "bot", "registry_password": PASSWORD_ID},
+                                revision=REV, version="latest")
+    assert "semantic version" in message
+    assert engine.calls("publish") == []
+
+
+DIGEST = "sha256:" + "a" * 64
+
+
+def test_sign_with_key_pair_mounts_secrets_and_attests_sbom() -> None:
+    inputs = {
+        "images": [f"{REPO}/backend@{DIGEST}", f"{REPO}/frontend@{DIGEST}"],
+        "registry_username": "bot",
+        "registry_password": PASSWORD_ID,
+        "cosign_key": h.secret_id("cosign-key"),
+        "cosign_password": h.secret_id("cosign-password"),
+    }
+    result, engine = run("sign", inputs)
+    mounts = {c.args["path"]: c.args["source"] for c in engine.calls("withMountedSecret")}
+    assert mounts == {"/run/secrets/cosign.key": h.secret_id("cosign-key")}
+    secret_vars = {c.args["name"]: c.args["secret"] for c in engine.calls("withSecretVariable")}
+    assert secret_vars == {"REGISTRY_PASSWORD": PASSWORD_ID, "COSIGN_PASSWORD": h.secret_id("cosign-password")}
+    scripts = [c.args["args"][2] for c in engine.calls("withExec") if c.args["args"][:2] == ["sh", "-c"]]
+    assert len(scripts) == 2
+    for app in ("backend", "frontend"):
+        script = next(s for s in scripts if f"/{app}@" in s)
+        assert f"cosign sign --yes --key /run/secrets/cosign.key {REPO}/{app}@{DIGEST}" in script
+        assert f"--predicate /sbom/{app}.cdx.json" in script and "--type cyclonedx" in script
+        assert "--password-stdin" in script and "$REGISTRY_PASSWORD" in script
+    assert json.loads(result)["backend"]["signature"] == "cosign key pair"
+    assert_no_plaintext_secrets(engine)
+
+
+def test_sign_keyless_uses_the_oidc_token_file() -> None:
+    inputs = {"images": [f"{REPO}/backend@{DIGEST}"], "registry_username": "bot",
+              "registry_password": PASSWORD_ID, "oidc_token": h.secret_id("oidc")}
+    result, engine = run("sign", inputs)
+    mounts = {c.args["path"]: c.args["source"] for c in engine.calls("withMountedSecret")}
+    assert mounts == {"/run/secrets/oidc-token": h.secret_id("oidc")}
+    assert json.loads(result) == {"backend": {
+        "image": f"{REPO}/backend@{DIGEST}", "signature": "cosign keyless (OIDC)",
+        "attestation": "cyclonedx-json (backend.cdx.json)"}}
+
+
+@pytest.mark.parametrize(
+    ("images", "extra", "expected"),
+    [
+        ([f"{REPO}/backend:latest"], {"cosign_key": "k"}, "not addressed by digest"),
+        ([f"ghcr.io/evil/backend@{DIGEST}"], {"cosign_key": "k"}, "not one of this project's"),
+        ([f"{REPO}/backend@{DIGEST}"], {}, "nothing to sign with"),
+        ([], {"cosign_key": "k"}, "no image given"),
+    ],
+)
+def test_sign_refuses_bad_input_before_signing(images: list[str], extra: dict[str, str], expected: str) -> None:
+    inputs = {"images": images, "registry_username": "bot", "registry_password": PASSWORD_ID, **extra}
+    message, engine = run_error("sign", inputs)
+    assert expected in message
+    assert not [c for c in engine.calls("withExec") if "cosign" in " ".join(c.args["args"])]
+
+
+# ---- ci, release, serve -------------------------------------------------------------
+
+
+def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
+    _, engine = run("ci", revision=REV)
+    execs = [" ".join(c.args["args"]) for c in engine.calls("withExec")]
+    for needle in ("ruff check", "pyright src/pipeline", "hadolint", "actionlint", "zizmor --offline",
+                   "npm run lint", "npm run typecheck", "helm lint --strict k8s/chart", "trivy image"):
+        assert any(needle in e for e in execs), needle
+    assert {c.args["target"] for c in engine.calls("dockerBuild")} == {"runtime", "test"}
+    summary = json.loads(new_file(engine, "summary.json"))
+    assert summary["passed"] is True
+    names = [s["name"] for s in summary["steps"]]
+    assert any(n.startswith("helm lint") for n in names) and "build (runtime images)" in names
+    dirs = {c.args["path"] for c in engine.calls("withDirectory") if c.parent_type == "Directory"}
+    assert {"test", "scan"} <= dirs
+
+
+def test_ci_fails_with_readable_summary_when_a_linter_fails() -> None:
+    def exit_code(call: h.FieldCall) -> int:
+        runs = [a for a in call.ancestors() if a.name == "withExec"]
+        return 1 if runs and runs[0].args["args"][:1] == ["hadolint"] else 0
+
+    message, _ = run_error("ci", resolvers={"Container.exitCode": exit_code})
+    assert "FAIL  hadolint (Dockerfiles)" in message
+    assert "PASS  ruff" in message
+
+
+def test_release_pushes_signs_and_writes_report_with_digests() -> None:
+    inputs = {"registry_username": "bot", "registry_password": PASSWORD_ID, "oidc_token": h.secret_id("oidc")}
+    _, engine = run("release", inputs, files={"scan/policy.json": '{"passed": true, "counts": {}}'},
+                    revision=REV, version="v2.0.0")
+    assert len(engine.calls("publish")) == 4
+    report = json.loads(new_file(engine, "release.json"))
+    assert report["revision"] == REV and report["version"] == "v2.0.0"
+    assert report["images"]["backend"].startswith(f"{REPO}/backend@sha256:")
+    assert report["signatures"] == {"backend": "cosign keyless (OIDC)", "frontend": "cosign keyless (OIDC)"}
+    assert report["sbom"]["frontend"] == "sbom/frontend.cdx.json"
+    assert report["scan"]["passed"] is True
+    assert "Image (by digest)" in new_file(engine, "release.md")
+    assert_no_plaintext_secrets(engine)
+
+
+def test_release_stops_before_pushing_when_ci_fails() -> None:
+    inputs = {"registry_username": "bot", "registry_password": PASSWORD_ID, "oidc_token": h.secret_id("oidc")}
+    message, engine = run_error("release", inputs, files={"/out/image-frontend.json": HIGH_VULN}, revision=REV)
+    assert "CVE-2099-0001" in message
+    assert engine.calls("publish") == []
+
+
+def test_serve_exposes_frontend_bound_to_backend_and_backing_services() -> None:
+    _, engine = run("serve", {"jwt_secret": h.secret_id("jwt")})
+    (svc,) = [c for c in engine.calls("asService") if c.nearest("withExposedPort")
+              and c.nearest("withExposedPort").args["port"] == 3000]  # type: ignore[union-attr]
+    assert svc.args.get("useEntrypoint") is True
+    aliases = {c.args["alias"] for c in engine.calls("withServiceBinding")}
+    assert aliases == {"backend", "redis", "elasticsearch"}
+    envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
+    assert envs["API_URL"] == "http://backend:8000"
+    secret_vars = {c.args["name"]: c.args["secret"] for c in engine.calls("withSecretVariable")}
+    assert secret_vars == {"JWT_SECRET": h.secret_id("jwt")}
+
+
+def test_every_query_validates_against_the_schema_file() -> None:
+    """The harness itself refuses an invalid query (guards against a harness that accepts all)."""
+    import graphql
+
+    engine = h.FakeEngine()
+    with pytest.raises(h.SchemaViolation, match="schema.graphqls"):
+        engine.answer(graphql.parse('{ container { noSuchField } }'), None)
+    with pytest.raises(h.SchemaViolation):
+        engine.answer(graphql.parse('{ container { withExec(args: "x", bogus: 1) { id } } }'), None)
