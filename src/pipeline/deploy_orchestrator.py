@@ -2,7 +2,8 @@
 
 Runs wherever helm/kubectl run (inside the Dagger tools container, or on a laptop):
 `python -m pipeline.deploy_orchestrator deploy --target target.json --kubeconfig PATH ...`.
-Every cluster action goes through `ClusterTools`; every decision is here:
+Every cluster action goes through `ClusterTools`; the decisions are here and in
+rollout_verify.py (verification, rollback) and deploy_gates.py:
 
 deploy = gates → (dry run: render and stop) → snapshot (previous revision) → apply
 (`helm upgrade --install`) → verify (rollout within the deadline, `helm test`, smoke checks)
@@ -19,9 +20,7 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Callable, Generator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from .cluster_ephemeral import EphemeralSetupFailed
@@ -47,322 +46,22 @@ from .deploy_report import (
     EXIT_ROLLED_BACK,
     CheckRecord,
     DeployReport,
-    PhaseRecord,
-    RollbackRecord,
     to_markdown,
     write,
 )
-from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, get_rollouts, wait_for_release
+from .rollout_verify import (
+    HELM_TIMEOUT_S,
+    SMOKE_TOKEN_ENV,
+    PhaseFailed,
+    current_revision,
+    deployed_revisions,
+    new_run,
+    restore,
+    verify,
+)
+from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, get_rollouts
 
-HELM_TIMEOUT_S = 120
-SMOKE_RETRY_SECONDS = 3.0
-SMOKE_TOKEN_ENV = "DEPLOY_SMOKE_TOKEN"
 ROLLOUT_CRD = "rollouts.argoproj.io"
-
-
-class PhaseFailed(Exception):
-    """A phase failed; the message says what (used inside `Run.phase`)."""
-
-
-@dataclass
-class Run:
-    """Accumulates phases (with timings) into the report."""
-
-    report: DeployReport
-    clock: Clock
-    started: float = 0.0
-
-    @contextmanager
-    def phase(self, name: str) -> Generator[list[str]]:
-        """Time a phase; append detail strings to the yielded list; raise PhaseFailed to fail it."""
-        detail: list[str] = []
-        begin = self.clock.monotonic()
-        try:
-            yield detail
-        except PhaseFailed as e:
-            self._record(name, "failed", begin, [*detail, str(e)])
-            raise
-        self._record(name, "ok", begin, detail)
-
-    def skip(self, name: str, why: str) -> None:
-        self.report.phases.append(PhaseRecord(name, "skipped", 0.0, why))
-
-    def _record(self, name: str, status: str, begin: float, detail: list[str]) -> None:
-        seconds = round(self.clock.monotonic() - begin, 3)
-        self.report.phases.append(PhaseRecord(name, status, seconds, "; ".join(detail)))
-
-    def finish(self, outcome: str, exit_code: int, message: str) -> DeployReport:
-        self.report.outcome, self.report.exit_code, self.report.message = (
-            outcome,
-            exit_code,
-            message,
-        )
-        self.report.total_seconds = round(self.clock.monotonic() - self.started, 3)
-        return self.report
-
-
-def _new_run(action: str, target: DeployTarget, clock: Clock, dry_run: bool = False) -> Run:
-    report = DeployReport(
-        action, target.env, target.namespace, target.release, target.strategy, dry_run
-    )
-    return Run(report, clock, clock.monotonic())
-
-
-# ---------------------------------------------------------------- helm helpers
-
-
-def deployed_revisions(
-    tools: ClusterTools, target: DeployTarget
-) -> tuple[list[dict[str, object]], str]:
-    """`helm history` entries ([] for a first install), or an error when the cluster is unreachable."""
-    done = tools.run(
-        "helm",
-        ["history", target.release, "--namespace", target.namespace, "--output", "json"],
-        HELM_TIMEOUT_S,
-    )
-    if not done.ok:
-        if "not found" in done.reason().lower():
-            return [], ""
-        return [], f"cannot read the release history (is the cluster reachable?): {done.reason(3)}"
-    entries = parse_json(done.stdout or "[]", "helm history")
-    return [
-        cast(dict[str, object], e) for e in cast(list[object], entries) if isinstance(e, dict)
-    ], ""
-
-
-def current_revision(history: Sequence[dict[str, object]]) -> int | None:
-    """The revision currently serving: the last `deployed` entry (else the last one)."""
-    deployed = [e for e in history if e.get("status") == "deployed"]
-    entry = (deployed or list(history) or [None])[-1]
-    revision = entry.get("revision") if entry else None
-    return revision if isinstance(revision, int) else None
-
-
-# ---------------------------------------------------------------- verification
-
-
-def verify(
-    tools: ClusterTools,
-    clock: Clock,
-    request: DeployRequest,
-    deadline_s: float,
-    run: Run,
-    label: str = "",
-) -> tuple[bool, bool, str]:
-    """Rollout, helm test, smoke checks. Returns (ok, awaiting_promotion, what failed)."""
-    target = request.target
-    suffix = f" ({label})" if label else ""
-    awaiting = False
-    try:
-        with run.phase(f"rollout{suffix}") as detail:
-            outcome = wait_for_release(tools, clock, target, deadline_s)
-            detail.append(outcome.detail)
-            run.report.verification.append(
-                CheckRecord(f"rollout{suffix}", outcome.ok, outcome.detail)
-            )
-            if not outcome.ok:
-                raise PhaseFailed("rollout did not become healthy")
-            awaiting = outcome.awaiting_promotion
-        with run.phase(f"helm-test{suffix}") as detail:
-            done = tools.run(
-                "helm",
-                [
-                    "test",
-                    target.release,
-                    "--namespace",
-                    target.namespace,
-                    "--timeout",
-                    f"{HELM_TIMEOUT_S}s",
-                ],
-                HELM_TIMEOUT_S + 30,
-            )
-            text = "helm test passed" if done.ok else f"helm test failed: {done.reason(4)}"
-            run.report.verification.append(CheckRecord(f"helm-test{suffix}", done.ok, text))
-            detail.append(text)
-            if not done.ok:
-                raise PhaseFailed("helm test failed")
-        with run.phase(f"smoke{suffix}") as detail:
-            failures = smoke(tools, clock, request, run, suffix)
-            detail.append("all smoke checks passed" if not failures else "; ".join(failures))
-            if failures:
-                raise PhaseFailed("smoke checks failed")
-    except PhaseFailed as e:
-        failed_checks = [
-            c for c in run.report.verification if not c.passed and c.name.endswith(suffix)
-        ]
-        return False, False, failed_checks[-1].detail if failed_checks else str(e)
-    return True, awaiting, ""
-
-
-def smoke(
-    tools: ClusterTools, clock: Clock, request: DeployRequest, run: Run, suffix: str
-) -> list[str]:
-    """GET each smoke path of the public URL (ephemeral clusters: through the API server proxy)."""
-    target = request.target
-    failures: list[str] = []
-    service = ""
-    if target.ephemeral:
-        names, error = _frontend_service(tools, target)
-        if error:
-            run.report.verification.append(CheckRecord(f"smoke{suffix}", False, error))
-            return [error]
-        service = names
-    for check in target.smoke_checks:
-        name = f"smoke:{check.name}{suffix}"
-        if check.authenticated and not request.smoke_token:
-            run.report.verification.append(
-                CheckRecord(name, True, f"skipped: no test account token (set {SMOKE_TOKEN_ENV})")
-            )
-            continue
-        ok, text = _smoke_one(tools, clock, request, check.path, check.authenticated, service)
-        run.report.verification.append(CheckRecord(name, ok, text))
-        if not ok:
-            failures.append(f"{check.name}: {text}")
-    return failures
-
-
-def _smoke_one(
-    tools: ClusterTools,
-    clock: Clock,
-    request: DeployRequest,
-    path: str,
-    authenticated: bool,
-    service: str,
-) -> tuple[bool, str]:
-    target = request.target
-    end = clock.monotonic() + min(60.0, target.timeout_seconds / 4)
-    while True:
-        if service:
-            done = tools.run(
-                "kubectl",
-                [
-                    "get",
-                    "--raw",
-                    f"/api/v1/namespaces/{target.namespace}/services/{service}/proxy{path}",
-                ],
-                KUBECTL_TIMEOUT_S,
-            )
-            ok, text = (
-                done.ok,
-                f"GET {service}{path} via API server: " + ("ok" if done.ok else done.reason(2)),
-            )
-        else:
-            headers = (
-                {"Authorization": f"Bearer {request.smoke_token}"}
-                if authenticated and request.smoke_token
-                else None
-            )
-            result = tools.http_get(f"{target.url}{path}", 15, headers)
-            ok = result.ok
-            text = (
-                f"GET {result.url} → {result.status if result.status is not None else result.error}"
-            )
-        if ok or clock.monotonic() >= end:
-            return ok, text
-        clock.sleep(SMOKE_RETRY_SECONDS)
-
-
-def _frontend_service(tools: ClusterTools, target: DeployTarget) -> tuple[str, str]:
-    done = tools.run(
-        "kubectl",
-        [
-            "get",
-            "services",
-            "--namespace",
-            target.namespace,
-            "--selector",
-            selector(target),
-            "--output",
-            "json",
-        ],
-        KUBECTL_TIMEOUT_S,
-    )
-    if not done.ok:
-        return "", f"cannot list services: {done.reason(2)}"
-    items = cast(dict[str, object], parse_json(done.stdout, "kubectl get services")).get(
-        "items", []
-    )
-    for item in cast(list[object], items):
-        meta = cast(dict[str, object], cast(dict[str, object], item).get("metadata", {}))
-        name = str(meta.get("name", ""))
-        if "frontend" in name and "preview" not in name and "canary" not in name:
-            ports = cast(
-                list[dict[str, object]],
-                cast(dict[str, object], cast(dict[str, object], item).get("spec", {})).get(
-                    "ports", []
-                ),
-            )
-            port = ports[0].get("name") or ports[0].get("port") if ports else "http"
-            return f"{name}:{port}", ""
-    return "", f"no frontend Service labelled {selector(target)} for the smoke checks"
-
-
-# ---------------------------------------------------------------- rollback
-
-
-def restore(
-    tools: ClusterTools,
-    clock: Clock,
-    request: DeployRequest,
-    run: Run,
-    reason: str,
-    to_revision: int | None,
-) -> RollbackRecord:
-    """Abort Rollouts (traffic back to stable), `helm rollback`, then verify the restored release."""
-    target = request.target
-    if to_revision is None:
-        record = RollbackRecord(
-            reason,
-            "none",
-            None,
-            False,
-            "first install: no previous revision to restore; the failed release is left in place — inspect with `status`, fix, and deploy again (or `helm uninstall`)",
-        )
-        run.report.rollback = record
-        return record
-    steps: list[str] = []
-    try:
-        with run.phase("rollback") as detail:
-            if target.strategy != "rolling":
-                names, _ = find_workloads(tools, target)
-                for name in names:
-                    done = tools.run(
-                        "rollouts",
-                        ["abort", name, "--namespace", target.namespace],
-                        KUBECTL_TIMEOUT_S,
-                    )
-                    detail.append(f"abort {name}: {'ok' if done.ok else done.reason(2)}")
-                steps.append("Rollouts abort")
-            done = tools.run(
-                "helm",
-                [
-                    "rollback",
-                    target.release,
-                    str(to_revision),
-                    "--namespace",
-                    target.namespace,
-                    "--timeout",
-                    f"{HELM_TIMEOUT_S}s",
-                ],
-                HELM_TIMEOUT_S + 30,
-            )
-            steps.append(f"helm rollback to revision {to_revision}")
-            if not done.ok:
-                raise PhaseFailed(f"helm rollback failed: {done.reason(3)}")
-            detail.append(f"helm rollback to {to_revision}")
-    except PhaseFailed as e:
-        record = RollbackRecord(reason, " + ".join(steps), to_revision, False, str(e))
-        run.report.rollback = record
-        return record
-    ok, _, what = verify(tools, clock, request, target.timeout_seconds, run, "after rollback")
-    detail_text = (
-        f"revision {to_revision} is serving and verified"
-        if ok
-        else f"rollback verification failed: {what}"
-    )
-    record = RollbackRecord(reason, " + ".join(steps), to_revision, ok, detail_text)
-    run.report.rollback = record
-    return record
 
 
 # ---------------------------------------------------------------- actions
@@ -372,7 +71,7 @@ def deploy(
     request: DeployRequest, tools: ClusterTools, clock: Clock, today: dt.date
 ) -> DeployReport:
     target = request.target
-    run = _new_run("deploy", target, clock, request.dry_run)
+    run = new_run("deploy", target, clock, request.dry_run)
     report = run.report
     report.images = {app: str(ref) for app, ref in request.images.items()}
     report.approved_by = request.approved_by
@@ -500,7 +199,7 @@ def rollback(
     request: DeployRequest, tools: ClusterTools, clock: Clock, revision: int | None
 ) -> DeployReport:
     target = request.target
-    run = _new_run("rollback", target, clock)
+    run = new_run("rollback", target, clock)
     try:
         with run.phase("snapshot") as detail:
             history, error = deployed_revisions(tools, target)
@@ -542,7 +241,7 @@ def rollback(
 
 def promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: bool) -> DeployReport:
     target = request.target
-    run = _new_run("promote", target, clock)
+    run = new_run("promote", target, clock)
     if target.strategy == "rolling":
         return run.finish(
             "refused",
@@ -588,7 +287,7 @@ def promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: boo
 
 def abort(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployReport:
     target = request.target
-    run = _new_run("abort", target, clock)
+    run = new_run("abort", target, clock)
     if target.strategy == "rolling":
         return run.finish(
             "refused",
@@ -623,7 +322,7 @@ def abort(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployRe
 
 def status(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployReport:
     target = request.target
-    run = _new_run("status", target, clock)
+    run = new_run("status", target, clock)
     sections: list[str] = []
     with run.phase("status") as detail:
         history, error = deployed_revisions(tools, target)
@@ -712,7 +411,7 @@ def _workload_line(item: dict[str, object], is_rollout: bool) -> str:
 def diff(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployReport:
     """Rendered manifests of this deploy vs. the release's current manifests, per object."""
     target = request.target
-    run = _new_run("diff", target, clock)
+    run = new_run("diff", target, clock)
     with run.phase("diff") as detail:
         new = tools.run("helm", helm_template_args(request), HELM_TIMEOUT_S)
         if not new.ok:

@@ -35,6 +35,7 @@ RUNTIME_MODULES: tuple[str, ...] = (
     "deploy_gates.py",
     "deploy_report.py",
     "deploy_orchestrator.py",
+    "rollout_verify.py",
     "rollout_watch.py",
 )
 
