@@ -29,6 +29,21 @@ BACKENDS = ["sqlite", "redis"] + (["redis+elasticsearch"] if ELASTICSEARCH_URL e
 _emails = itertools.count()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """REPORTS_DIR=/reports moves junit.xml and coverage.xml (the Docker test target uses it)."""
+    reports = os.environ.get("REPORTS_DIR")
+    if not reports:
+        return
+    Path(reports).mkdir(parents=True, exist_ok=True)
+    if getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(Path(reports) / "junit.xml")
+    for namespace in (config.option, config.known_args_namespace):
+        cov_report = getattr(namespace, "cov_report", None)
+        if isinstance(cov_report, dict) and "xml" in cov_report:
+            cov_report["xml"] = str(Path(reports) / "coverage.xml")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

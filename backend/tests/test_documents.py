@@ -186,3 +186,15 @@ async def test_long_document_is_split_into_chunks(api):
     assert document["chunk_count"] > 5
     hits = (await api.client.post(f"{DOCS}/search", json={"query": "lighthouse", "k": 50}, headers=headers)).json()["results"]
     assert sorted({hit["chunk_index"] for hit in hits}) == list(range(document["chunk_count"]))
+
+
+async def test_failed_indexing_keeps_no_half_stored_document(api, monkeypatch):
+    headers = await api.signup()
+
+    async def broken_index(user_id, chunks):
+        raise RuntimeError("index down")
+
+    monkeypatch.setattr(api.state.backends.index, "index_chunks", broken_index)
+    with pytest.raises(RuntimeError, match="index down"):
+        await api.client.post(DOCS, files={"file": ("a.txt", b"Some words worth indexing.")}, headers=headers)
+    assert (await api.client.get(DOCS, headers=headers)).json()["total"] == 0

@@ -72,3 +72,23 @@ def test_server_start_path_stops_with_one_clear_message():
         "configuration error: invalid setting MAX_UPLOAD_BYTES: Input should be a valid integer, "
         "unable to parse string as an integer"
     ]
+
+
+def test_settings_check_main_in_process(monkeypatch, capsys):
+    from app import settings_check
+
+    monkeypatch.setenv("APP_ENV", "test")
+    assert settings_check.main() == 0
+    monkeypatch.setenv("APP_ENV", "staging")
+    assert settings_check.main() == 2
+    assert "invalid setting APP_ENV" in capsys.readouterr().err
+
+
+def test_load_settings_exits_2_in_process(monkeypatch, capsys):
+    from app.main import _load_settings
+
+    monkeypatch.setenv("REDIS_URL", "localhost:6379")
+    with pytest.raises(SystemExit) as info:
+        _load_settings()
+    assert info.value.code == 2
+    assert "invalid setting REDIS_URL: must start with redis://" in capsys.readouterr().err

@@ -19,7 +19,7 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            status.HTTP_413_CONTENT_TOO_LARGE,
             f"file too large: the limit is {limit} bytes (MAX_UPLOAD_BYTES)",
         )
     return data
@@ -37,7 +37,7 @@ async def upload_document(file: UploadFile, user: CurrentUser, state: State) -> 
     try:
         text = await anyio.to_thread.run_sync(extract_text, data, content_type)
     except UnreadableDocumentError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"{filename}: {error}") from error
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{filename}: {error}") from error
     pieces = chunk_text(text, settings.chunk_size_chars)
     document = Document(
         user_id=user.id, filename=filename, content_type=content_type, size_bytes=len(data),
