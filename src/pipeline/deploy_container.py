@@ -10,6 +10,7 @@ Every decision (gates, strategy, verification, rollback) is made by that plain-P
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ import dagger
 from dagger import dag
 
 from pipeline.deploy_plan import RUNTIME_MODULES, DeployTarget
+from pipeline.deploy_targets import allowlist_json, check_call, target_for
 
 HELM_VERSION = "v4.1.4"
 KUBECTL_VERSION = "v1.35.2"
@@ -255,3 +257,25 @@ async def run_orchestrator(
             f"{report.strip()}\n{errors}".strip()
         )
     return done.directory(REPORT_DIR), report
+
+
+async def deploy_action(
+    source: dagger.Directory,
+    python_image: str,
+    ca: dagger.File | None,
+    inputs: DeployInputs,
+    env: str,
+    context: str = "",
+    smoke_api_path: str = "",
+) -> tuple[dagger.Directory, str]:
+    """Resolve `env` in pipeline.yaml, refuse impossible calls, then run the orchestrator."""
+    from pipeline.config import parse_config_text
+    from pipeline.plans import python_tool_image
+
+    config = parse_config_text(await source.file("pipeline.yaml").contents())
+    target = target_for(config, env, context or None, smoke_api_path or None)
+    check_call(inputs.action, target, inputs.kubeconfig is not None, inputs.dry_run)
+    inputs.target = target
+    inputs.allowlist_json = allowlist_json(config)
+    image = python_tool_image(config, python_image)
+    return await run_orchestrator(inputs, source, image, json.dumps(target.to_json()), ca)

@@ -58,3 +58,22 @@ def allowlist_json(config: PipelineConfig) -> str:
     """pipeline.yaml's accepted findings for the orchestrator's expiry gate."""
     entries = [{"id": e.id, "expires": e.expires.isoformat()} for e in config.scan.allowlist]
     return json.dumps(entries)
+
+
+# Actions that work on a release that outlives the call (not on the throwaway cluster).
+PERSISTENT_ACTIONS = ("promote", "abort", "rollback", "status", "diff")
+
+
+def check_call(action: str, target: DeployTarget, has_kubeconfig: bool, dry_run: bool) -> None:
+    """Refuse a call that cannot work, before any container is prepared."""
+    if target.ephemeral and action in PERSISTENT_ACTIONS:
+        raise DeployInputError(
+            f"--env {target.env}: a throwaway cluster lives only for one `deploy` call; "
+            f"`{action}` needs an environment with a persistent cluster (dev, staging, prod)"
+        )
+    if not target.ephemeral and not has_kubeconfig and not (action == "deploy" and dry_run):
+        raise DeployInputError(
+            f"--kubeconfig: required for `{action} --env {target.env}`; pass "
+            "--kubeconfig file://~/.kube/config or env://KUBECONFIG_DATA"
+            + (" (or --dry-run to only render)" if action == "deploy" else "")
+        )

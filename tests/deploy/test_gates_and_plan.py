@@ -18,7 +18,7 @@ from pipeline.deploy_plan import (
     resolve_images,
     split_documents,
 )
-from pipeline.deploy_targets import target_for
+from pipeline.deploy_targets import check_call, target_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 28)
@@ -203,6 +203,22 @@ BAD_INPUTS: list[tuple[str, object, str]] = [
         "expires 'soon' is not a date like 2026-12-31",
     ),
     ("images", {"backend": BACKEND}, "--frontend-image: no image for frontend"),
+    (
+        "call",
+        ("promote", "local", True, False),
+        "`promote` needs an environment with a persistent cluster",
+    ),
+    (
+        "call",
+        ("rollback", "local", True, False),
+        "a throwaway cluster lives only for one `deploy` call",
+    ),
+    (
+        "call",
+        ("deploy", "staging", False, False),
+        "--kubeconfig: required for `deploy --env staging`",
+    ),
+    ("call", ("status", "prod", False, True), "--kubeconfig: required for `status --env prod`"),
 ]
 
 
@@ -220,8 +236,18 @@ def test_bad_input_messages(kind: str, value: object, message: str) -> None:
             target_for(config, str(value)) if kind == "env" else target_for(
                 config, "dev", smoke_api_path=str(value)
             )
+        elif kind == "call":
+            action, env, has_kubeconfig, dry_run = value  # type: ignore[misc]
+            check_call(action, target_for(load_config(ROOT), env), has_kubeconfig, dry_run)
         elif kind == "evidence":
             ReleaseEvidence.from_json(value)
         else:
             resolve_images(value, None)  # type: ignore[arg-type]
     assert message in str(caught.value)
+
+
+def test_calls_that_can_work_pass_the_check() -> None:
+    config = load_config(ROOT)
+    check_call("deploy", target_for(config, "local"), False, False)  # kubeconfig is generated
+    check_call("deploy", target_for(config, "prod"), False, True)  # dry run needs no cluster
+    check_call("rollback", target_for(config, "staging"), True, False)
