@@ -10,17 +10,31 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: make the helper modules importable
+sys.path.insert(
+    0, str(Path(__file__).parent)
+)  # --import-mode=importlib: make the helper modules importable
 
-from k8s_support import INSTALL_HINT, VARIANT_IDS, VARIANTS, Render, Variant, find_tool, helm_template  # noqa: E402
+from k8s_support import (
+    INSTALL_HINT,
+    VARIANT_IDS,
+    VARIANTS,
+    Render,
+    Variant,
+    find_tool,
+    helm_template,
+)
 
 
 @pytest.fixture(scope="session")
 def helm() -> str:
     path = find_tool("helm")
-    version = subprocess.run([path, "version", "--short"], capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [path, "version", "--short"], capture_output=True, text=True, check=True
+    ).stdout
     if not version.startswith("v4."):
-        pytest.fail(f"helm 4 required, found {version.strip()} at {path}: {INSTALL_HINT}", pytrace=False)
+        pytest.fail(
+            f"helm 4 required, found {version.strip()} at {path}: {INSTALL_HINT}", pytrace=False
+        )
     return path
 
 
@@ -29,7 +43,9 @@ def renders(helm: str) -> dict[str, Render]:
     def render(variant: Variant) -> Render:
         proc = helm_template(helm, variant.env, variant.sets)
         if proc.returncode != 0:
-            pytest.fail(f"helm template failed for variant {variant.name}:\n{proc.stderr}", pytrace=False)
+            pytest.fail(
+                f"helm template failed for variant {variant.name}:\n{proc.stderr}", pytrace=False
+            )
         docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
         return Render(variant, proc.stdout, docs)
 

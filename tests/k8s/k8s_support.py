@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "k8s" / "chart"
@@ -27,11 +25,15 @@ RELEASE = "blog"
 DIGEST_BACKEND = "sha256:" + "b" * 64
 DIGEST_FRONTEND = "sha256:" + "f" * 64
 DIGEST_SETS = [f"image.backend.digest={DIGEST_BACKEND}", f"image.frontend.digest={DIGEST_FRONTEND}"]
-INSTALL_HINT = "run `bash scripts/install-k8s-tools.sh --with-checkov` (installs into $TOOLS_DIR/bin)"
+INSTALL_HINT = (
+    "run `bash scripts/install-k8s-tools.sh --with-checkov` (installs into $TOOLS_DIR/bin)"
+)
 
 
 def tools_bin() -> Path:
-    return Path(os.environ.get("TOOLS_DIR", Path.home() / ".cache" / "blog-creator" / "tools")) / "bin"
+    return (
+        Path(os.environ.get("TOOLS_DIR", Path.home() / ".cache" / "blog-creator" / "tools")) / "bin"
+    )
 
 
 def find_tool(name: str) -> str:
@@ -62,46 +64,77 @@ VARIANTS = [
     Variant("dev", "dev"),
     Variant("staging", "staging", tuple(DIGEST_SETS)),
     Variant("prod", "prod", tuple(DIGEST_SETS)),
-    Variant("prod-bluegreen", "prod", (*DIGEST_SETS, "strategy=blueGreen", "blueGreen.autoPromotionEnabled=false")),
+    Variant(
+        "prod-bluegreen",
+        "prod",
+        (*DIGEST_SETS, "strategy=blueGreen", "blueGreen.autoPromotionEnabled=false"),
+    ),
     Variant("canary-istio", "dev", (*DIGEST_SETS, "strategy=canary", "mesh.istio.enabled=true")),
     Variant("canary-plain", "dev", ("strategy=canary",)),
     Variant("bluegreen-linkerd", "dev", ("strategy=blueGreen", "mesh.linkerd.enabled=true")),
     Variant(
         "httproute-shared-gateway",
         "dev",
-        ("routing.mode=httpRoute", "routing.httpRoute.gateway.name=shared", "routing.httpRoute.gateway.namespace=gateways"),
+        (
+            "routing.mode=httpRoute",
+            "routing.httpRoute.gateway.name=shared",
+            "routing.httpRoute.gateway.namespace=gateways",
+        ),
     ),
-    Variant("externalsecrets-hpa-custom", "dev", (
-        "externalSecrets.enabled=true",
-        "backend.autoscaling.enabled=true",
-        "backend.autoscaling.customMetric.enabled=true",
-        "frontend.autoscaling.enabled=true",
-    )),
-    Variant("managed-services", "dev", (
-        "networkPolicy.redis.cidrs={10.20.0.0/16}",
-        "networkPolicy.elasticsearch.cidrs={10.30.0.0/16}",
-        "config.redisUrl=rediss://redis.example-cloud.com:6380/0",
-        "config.elasticsearchUrl=https://search.example-cloud.com:9243",
-    )),
-    Variant("minimal", "dev", (
-        "routing.mode=none",
-        "tests.enabled=false",
-        "otel.enabled=false",
-        "metrics.serviceMonitor.enabled=false",
-        "metrics.prometheusRule.enabled=false",
-        "metrics.dashboard.enabled=false",
-    )),
+    Variant(
+        "externalsecrets-hpa-custom",
+        "dev",
+        (
+            "externalSecrets.enabled=true",
+            "backend.autoscaling.enabled=true",
+            "backend.autoscaling.customMetric.enabled=true",
+            "frontend.autoscaling.enabled=true",
+        ),
+    ),
+    Variant(
+        "managed-services",
+        "dev",
+        (
+            "networkPolicy.redis.cidrs={10.20.0.0/16}",
+            "networkPolicy.elasticsearch.cidrs={10.30.0.0/16}",
+            "config.redisUrl=rediss://redis.example-cloud.com:6380/0",
+            "config.elasticsearchUrl=https://search.example-cloud.com:9243",
+        ),
+    ),
+    Variant(
+        "minimal",
+        "dev",
+        (
+            "routing.mode=none",
+            "tests.enabled=false",
+            "otel.enabled=false",
+            "metrics.serviceMonitor.enabled=false",
+            "metrics.prometheusRule.enabled=false",
+            "metrics.dashboard.enabled=false",
+        ),
+    ),
     # Deployments everywhere with staging's features: lets checkov (which ignores Rollouts) see the pods.
     Variant("staging-rolling", "staging", (*DIGEST_SETS, "strategy=rolling")),
 ]
 VARIANT_IDS = [v.name for v in VARIANTS]
 
 
-def helm_template(helm: str, env: str, sets: tuple[str, ...] | list[str] = (), extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
-    cmd = [helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(ENVIRONMENTS / f"{env}.yaml")]
+def helm_template(
+    helm: str, env: str, sets: tuple[str, ...] | list[str] = (), extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        helm,
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "-f",
+        str(ENVIRONMENTS / f"{env}.yaml"),
+    ]
     for item in sets:
         cmd += ["--set", item]
-    return subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=60)
+    return subprocess.run([*cmd, *extra], check=False, capture_output=True, text=True, timeout=60)
 
 
 @dataclass
@@ -114,7 +147,9 @@ class Render:
         return [d for d in self.docs if d["kind"] in kinds]
 
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        return next((d for d in self.docs if d["kind"] == kind and d["metadata"]["name"] == name), None)
+        return next(
+            (d for d in self.docs if d["kind"] == kind and d["metadata"]["name"] == name), None
+        )
 
     def workloads(self) -> list[dict[str, Any]]:
         return self.of_kind("Deployment", "Rollout")

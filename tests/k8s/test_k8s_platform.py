@@ -32,9 +32,24 @@ def chart_values(name: str) -> dict[str, Any]:
 
 def test_platform_has_every_add_on() -> None:
     kinds = {d["kind"] for d in manifests()}
-    assert {"Elasticsearch", "Kibana", "ClusterIssuer", "Schedule", "CronJob", "ClusterSecretStore", "Namespace"} <= kinds
-    for values in ("redis/values.yaml", "monitoring/kube-prometheus-stack-values.yaml", "logging/fluent-bit-values.yaml",
-                   "tracing/otel-collector-values.yaml", "tracing/tempo-values.yaml", "velero/values.yaml", "argo-rollouts/values.yaml"):
+    assert {
+        "Elasticsearch",
+        "Kibana",
+        "ClusterIssuer",
+        "Schedule",
+        "CronJob",
+        "ClusterSecretStore",
+        "Namespace",
+    } <= kinds
+    for values in (
+        "redis/values.yaml",
+        "monitoring/kube-prometheus-stack-values.yaml",
+        "logging/fluent-bit-values.yaml",
+        "tracing/otel-collector-values.yaml",
+        "tracing/tempo-values.yaml",
+        "velero/values.yaml",
+        "argo-rollouts/values.yaml",
+    ):
         assert isinstance(chart_values(values), dict) and chart_values(values), values
 
 
@@ -44,7 +59,11 @@ def test_platform_manifests_validate(k8s_version: str) -> None:
     for doc in manifests():
         where = f"{doc['kind']}/{doc['metadata']['name']}"
         try:
-            errors = validate_builtin(doc, k8s_version) if is_builtin(doc) else validate_custom(doc, str(CRD_DIR))
+            errors = (
+                validate_builtin(doc, k8s_version)
+                if is_builtin(doc)
+                else validate_custom(doc, str(CRD_DIR))
+            )
         except LookupError as exc:
             errors = [str(exc)]
         failures += [f"{where}: {e}" for e in errors]
@@ -66,7 +85,11 @@ def test_elasticsearch_is_a_three_node_cluster_with_volumes_and_snapshots() -> N
     assert node_set["count"] == 3
     assert node_set["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
     assert es["spec"]["secureSettings"]  # snapshot repository credentials, by reference
-    policy_cm = next(d for d in manifests() if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "blog-es-snapshot-policy")
+    policy_cm = next(
+        d
+        for d in manifests()
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "blog-es-snapshot-policy"
+    )
     policy = json.loads(policy_cm["data"]["policy.json"])
     assert policy["repository"] == "blog-snapshots" and policy["retention"]["expire_after"] == "30d"
     assert json.loads(policy_cm["data"]["repository.json"])["type"] == "s3"
@@ -75,9 +98,16 @@ def test_elasticsearch_is_a_three_node_cluster_with_volumes_and_snapshots() -> N
 def test_redis_replicates_with_sentinel_and_backs_up_rdb() -> None:
     values = chart_values("redis/values.yaml")
     assert values["architecture"] == "replication" and values["sentinel"]["enabled"]
-    assert values["replica"]["persistence"]["enabled"] and "appendonly yes" in values["commonConfiguration"]
+    assert (
+        values["replica"]["persistence"]["enabled"]
+        and "appendonly yes" in values["commonConfiguration"]
+    )
     assert values["auth"]["existingSecret"]
-    cron = next(d for d in manifests() if d["kind"] == "CronJob" and d["metadata"]["name"] == "redis-rdb-backup")
+    cron = next(
+        d
+        for d in manifests()
+        if d["kind"] == "CronJob" and d["metadata"]["name"] == "redis-rdb-backup"
+    )
     script = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0]
     assert "--rdb" in script and "-mtime +7 -delete" in script
 
@@ -91,7 +121,9 @@ def test_velero_schedules_cover_app_and_data() -> None:
 
 def test_observability_values_wire_the_chart() -> None:
     kps = chart_values("monitoring/kube-prometheus-stack-values.yaml")
-    assert kps["prometheus"]["prometheusSpec"]["serviceMonitorSelector"]["matchLabels"] == {"release": "kube-prometheus-stack"}
+    assert kps["prometheus"]["prometheusSpec"]["serviceMonitorSelector"]["matchLabels"] == {
+        "release": "kube-prometheus-stack"
+    }
     assert kps["grafana"]["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
     otel = chart_values("tracing/otel-collector-values.yaml")
     assert otel["fullnameOverride"] == "otel-collector"  # the chart's default otel.endpoint host

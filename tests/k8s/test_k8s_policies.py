@@ -14,8 +14,17 @@ DRAIN_SECONDS = 20  # the backend drains in-flight requests within ~20 s of SIGT
 
 def pod_specs(render: Render) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(name, pod labels, pod spec) of every workload and every helm test pod."""
-    out = [(w["metadata"]["name"], w["spec"]["template"]["metadata"]["labels"], w["spec"]["template"]["spec"]) for w in render.workloads()]
-    out += [(p["metadata"]["name"], p["metadata"]["labels"], p["spec"]) for p in render.of_kind("Pod")]
+    out = [
+        (
+            w["metadata"]["name"],
+            w["spec"]["template"]["metadata"]["labels"],
+            w["spec"]["template"]["spec"],
+        )
+        for w in render.workloads()
+    ]
+    out += [
+        (p["metadata"]["name"], p["metadata"]["labels"], p["spec"]) for p in render.of_kind("Pod")
+    ]
     return out
 
 
@@ -25,7 +34,9 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         return False
     for expr in selector.get("matchExpressions", []):
         value, op = labels.get(expr["key"]), expr["operator"]
-        if (op == "In" and value not in expr["values"]) or (op == "NotIn" and value in expr["values"]):
+        if (op == "In" and value not in expr["values"]) or (
+            op == "NotIn" and value in expr["values"]
+        ):
             return False
         if (op == "Exists" and value is None) or (op == "DoesNotExist" and value is not None):
             return False
@@ -38,11 +49,15 @@ def test_every_container_has_probes_and_resources(rendered: Render) -> None:
         for c in workload["spec"]["template"]["spec"]["containers"]:
             where = f"{workload['metadata']['name']}/{c['name']}"
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                assert c.get(probe, {}).get("httpGet", {}).get("port") == "http", f"{where}: {probe} missing"
+                assert c.get(probe, {}).get("httpGet", {}).get("port") == "http", (
+                    f"{where}: {probe} missing"
+                )
             assert c["readinessProbe"]["httpGet"]["path"] in {"/readyz", "/api/ready"}, where
             assert c["livenessProbe"]["httpGet"]["path"] in {"/healthz", "/api/health"}, where
             for bound in ("requests", "limits"):
-                assert {"cpu", "memory"} <= set(c["resources"].get(bound, {})), f"{where}: resources.{bound}"
+                assert {"cpu", "memory"} <= set(c["resources"].get(bound, {})), (
+                    f"{where}: resources.{bound}"
+                )
 
 
 def test_restricted_pod_security_everywhere(rendered: Render) -> None:
@@ -57,7 +72,9 @@ def test_restricted_pod_security_everywhere(rendered: Render) -> None:
             where = f"{name}/{c['name']}"
             assert sc["allowPrivilegeEscalation"] is False, where
             assert sc["readOnlyRootFilesystem"] is True, where
-            assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add"), where
+            assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add"), (
+                where
+            )
             assert sc.get("privileged", False) is False, where
             assert sc.get("runAsUser", 10001) != 0, where
             assert {"cpu", "memory"} <= set(c["resources"]["limits"]), where
@@ -83,13 +100,18 @@ def test_graceful_termination_outlasts_the_drain(rendered: Render) -> None:
         spec = workload["spec"]["template"]["spec"]
         pre_stop = spec["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
         assert pre_stop >= 1
-        assert spec["terminationGracePeriodSeconds"] > pre_stop + DRAIN_SECONDS, workload["metadata"]["name"]
+        assert spec["terminationGracePeriodSeconds"] > pre_stop + DRAIN_SECONDS, workload[
+            "metadata"
+        ]["name"]
 
 
 def test_topology_spread_across_zones_and_nodes(rendered: Render) -> None:
     for workload in rendered.workloads():
         spread = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
-        assert {c["topologyKey"] for c in spread} == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+        assert {c["topologyKey"] for c in spread} == {
+            "topology.kubernetes.io/zone",
+            "kubernetes.io/hostname",
+        }
         labels = workload["spec"]["template"]["metadata"]["labels"]
         assert all(selects(c["labelSelector"], labels) for c in spread)
 
@@ -99,8 +121,12 @@ def test_images_by_digest_when_given_and_always_in_prod(rendered: Render) -> Non
     for name, _, spec in pod_specs(rendered):
         for c in spec["containers"]:
             if digests_given or rendered.variant.is_prod:
-                assert DIGEST_REF.match(c["image"]), f"{name}: {c['image']} is not referenced by digest"
-                assert c["image"].endswith(DIGEST_BACKEND if "backend" in c["image"] else DIGEST_FRONTEND)
+                assert DIGEST_REF.match(c["image"]), (
+                    f"{name}: {c['image']} is not referenced by digest"
+                )
+                assert c["image"].endswith(
+                    DIGEST_BACKEND if "backend" in c["image"] else DIGEST_FRONTEND
+                )
 
 
 def test_every_workload_has_a_pdb(rendered: Render) -> None:
@@ -110,7 +136,10 @@ def test_every_workload_has_a_pdb(rendered: Render) -> None:
         matching = [p for p in pdbs if selects(p["spec"]["selector"], labels)]
         assert len(matching) == 1, f"{workload['metadata']['name']}: {len(matching)} PDBs"
         replicas = workload["spec"].get("replicas", 1)
-        assert "maxUnavailable" in matching[0]["spec"] or matching[0]["spec"]["minAvailable"] < replicas
+        assert (
+            "maxUnavailable" in matching[0]["spec"]
+            or matching[0]["spec"]["minAvailable"] < replicas
+        )
 
 
 def test_every_pod_is_default_denied_and_has_its_own_network_policy(rendered: Render) -> None:
@@ -118,17 +147,35 @@ def test_every_pod_is_default_denied_and_has_its_own_network_policy(rendered: Re
     deny = [p for p in policies if not p["spec"].get("ingress") and not p["spec"].get("egress")]
     assert deny and all(set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} for p in deny)
     for name, labels, _ in pod_specs(rendered):
-        assert any(selects(p["spec"]["podSelector"], labels) for p in deny), f"{name}: not default-denied"
-        own = [p for p in policies if p not in deny and p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], labels)]
+        assert any(selects(p["spec"]["podSelector"], labels) for p in deny), (
+            f"{name}: not default-denied"
+        )
+        own = [
+            p
+            for p in policies
+            if p not in deny
+            and p["spec"]["podSelector"]
+            and selects(p["spec"]["podSelector"], labels)
+        ]
         assert own, f"{name}: no NetworkPolicy allows its traffic"
 
 
-def _peers_allow(rules: list[dict[str, Any]], port: int, labels: dict[str, str] | None = None, namespace: str | None = None) -> bool:
+def _peers_allow(
+    rules: list[dict[str, Any]],
+    port: int,
+    labels: dict[str, str] | None = None,
+    namespace: str | None = None,
+) -> bool:
     for rule in rules:
         if not any(p.get("port") == port for p in rule.get("ports", [])):
             continue
         for peer in rule.get("to", []) + rule.get("from", []):
-            if labels is not None and "podSelector" in peer and "namespaceSelector" not in peer and selects(peer["podSelector"], labels):
+            if (
+                labels is not None
+                and "podSelector" in peer
+                and "namespaceSelector" not in peer
+                and selects(peer["podSelector"], labels)
+            ):
                 return True
             ns_sel = peer.get("namespaceSelector", {}).get("matchLabels", {})
             if namespace is not None and ns_sel.get("kubernetes.io/metadata.name") == namespace:
@@ -144,8 +191,12 @@ def test_network_paths_are_exactly_the_allowed_ones(rendered: Render) -> None:
     nps = {p["metadata"]["name"]: p["spec"] for p in rendered.of_kind("NetworkPolicy")}
     frontend = nps["blog-blog-creator-frontend"]
     backend = nps["blog-blog-creator-backend"]
-    frontend_labels = next(w for w in rendered.workloads() if w["metadata"]["name"].endswith("frontend"))["spec"]["template"]["metadata"]["labels"]
-    backend_labels = next(w for w in rendered.workloads() if w["metadata"]["name"].endswith("backend"))["spec"]["template"]["metadata"]["labels"]
+    frontend_labels = next(
+        w for w in rendered.workloads() if w["metadata"]["name"].endswith("frontend")
+    )["spec"]["template"]["metadata"]["labels"]
+    backend_labels = next(
+        w for w in rendered.workloads() if w["metadata"]["name"].endswith("backend")
+    )["spec"]["template"]["metadata"]["labels"]
     # ingress -> frontend -> backend
     assert _peers_allow(backend["ingress"], 8000, labels=frontend_labels)
     assert not _peers_allow(frontend["ingress"], 3000, labels=backend_labels)
@@ -173,7 +224,9 @@ def test_no_secret_values_in_manifests(rendered: Render) -> None:
         for c in spec["containers"]:
             for env in c.get("env", []):
                 if SECRETISH.search(env["name"]):
-                    assert "value" not in env and "secretKeyRef" in env["valueFrom"], f"{name}: {env['name']} must come from a Secret"
+                    assert "value" not in env and "secretKeyRef" in env["valueFrom"], (
+                        f"{name}: {env['name']} must come from a Secret"
+                    )
     backend = next(w for w in rendered.workloads() if w["metadata"]["name"].endswith("backend"))
     env = {e["name"]: e for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "blog-creator-secrets"
@@ -198,19 +251,32 @@ def test_references_between_objects_resolve(rendered: Render) -> None:
     services = {s["metadata"]["name"]: s for s in rendered.of_kind("Service")}
     workloads = {(w["kind"], w["metadata"]["name"]): w for w in rendered.workloads()}
     for svc in services.values():
-        assert any(selects({"matchLabels": svc["spec"]["selector"]}, w["spec"]["template"]["metadata"]["labels"]) for w in workloads.values())
+        assert any(
+            selects(
+                {"matchLabels": svc["spec"]["selector"]},
+                w["spec"]["template"]["metadata"]["labels"],
+            )
+            for w in workloads.values()
+        )
     for hpa in rendered.of_kind("HorizontalPodAutoscaler"):
         ref = hpa["spec"]["scaleTargetRef"]
         assert (ref["kind"], ref["name"]) in workloads
-        assert "replicas" not in workloads[(ref["kind"], ref["name"])]["spec"], "HPA-managed workloads must not pin replicas"
+        assert "replicas" not in workloads[(ref["kind"], ref["name"])]["spec"], (
+            "HPA-managed workloads must not pin replicas"
+        )
     templates = {t["metadata"]["name"] for t in rendered.of_kind("AnalysisTemplate")}
     for rollout in rendered.of_kind("Rollout"):
         strategy = rollout["spec"]["strategy"]
-        analysis = strategy.get("canary", {}).get("analysis") or strategy.get("blueGreen", {}).get("prePromotionAnalysis")
+        analysis = strategy.get("canary", {}).get("analysis") or strategy.get("blueGreen", {}).get(
+            "prePromotionAnalysis"
+        )
         if analysis:
             assert {t["templateName"] for t in analysis["templates"]} <= templates
         if "blueGreen" in strategy:
-            assert {strategy["blueGreen"]["activeService"], strategy["blueGreen"]["previewService"]} <= set(services)
+            assert {
+                strategy["blueGreen"]["activeService"],
+                strategy["blueGreen"]["previewService"],
+            } <= set(services)
         routing = strategy.get("canary", {}).get("trafficRouting", {}).get("istio")
         if routing:
             assert rendered.get("VirtualService", routing["virtualService"]["name"])
@@ -228,7 +294,12 @@ def test_references_between_objects_resolve(rendered: Render) -> None:
 
 
 def test_security_headers_at_the_edge(rendered: Render) -> None:
-    wanted = {"Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"}
+    wanted = {
+        "Strict-Transport-Security",
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+    }
     for ingress in rendered.of_kind("Ingress"):
         cm_ref = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/custom-headers"]
         cm = rendered.get("ConfigMap", cm_ref.split("/")[1])
@@ -236,7 +307,9 @@ def test_security_headers_at_the_edge(rendered: Render) -> None:
     for route in rendered.of_kind("HTTPRoute"):
         for rule in route["spec"]["rules"]:
             if rule.get("backendRefs"):
-                headers = {h["name"] for f in rule["filters"] for h in f["responseHeaderModifier"]["set"]}
+                headers = {
+                    h["name"] for f in rule["filters"] for h in f["responseHeaderModifier"]["set"]
+                }
                 assert wanted <= headers
 
 
@@ -245,14 +318,24 @@ def test_prod_is_highly_available_and_progressive(renders: dict[str, Render]) ->
         assert not render.of_kind("Deployment")
         for rollout in render.of_kind("Rollout"):
             spread = rollout["spec"]["template"]["spec"]["topologySpreadConstraints"]
-            assert any(c["topologyKey"] == "topology.kubernetes.io/zone" and c["whenUnsatisfiable"] == "DoNotSchedule" for c in spread)
+            assert any(
+                c["topologyKey"] == "topology.kubernetes.io/zone"
+                and c["whenUnsatisfiable"] == "DoNotSchedule"
+                for c in spread
+            )
         for hpa in render.of_kind("HorizontalPodAutoscaler"):
             assert hpa["spec"]["minReplicas"] >= 3
     canary = renders["prod"].get("Rollout", "blog-blog-creator-backend")
     assert canary is not None
-    assert canary["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"] == "blog-blog-creator-canary-health"
+    assert (
+        canary["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
+        == "blog-blog-creator-canary-health"
+    )
     blue_green = renders["prod-bluegreen"].get("Rollout", "blog-blog-creator-backend")
-    assert blue_green is not None and blue_green["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] is False
+    assert (
+        blue_green is not None
+        and blue_green["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] is False
+    )
     assert "prePromotionAnalysis" in blue_green["spec"]["strategy"]["blueGreen"]
 
 
@@ -272,15 +355,21 @@ def test_slo_alerts(renders: dict[str, Render]) -> None:
     (rule,) = renders["prod"].of_kind("PrometheusRule")
     alerts = {r["alert"]: r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
     assert set(alerts) == {
-        "BlogCreatorErrorBudgetFastBurn", "BlogCreatorErrorBudgetSlowBurn", "BlogCreatorHighLatencyP95",
-        "BlogCreatorHigh5xxRatio", "BlogCreatorPodRestarts", "BlogCreatorHPAAtMax",
+        "BlogCreatorErrorBudgetFastBurn",
+        "BlogCreatorErrorBudgetSlowBurn",
+        "BlogCreatorHighLatencyP95",
+        "BlogCreatorHigh5xxRatio",
+        "BlogCreatorPodRestarts",
+        "BlogCreatorHPAAtMax",
     }
     budget = round(1 - 0.999, 6)
     assert f"(14.4 * {budget})" in alerts["BlogCreatorErrorBudgetFastBurn"]["expr"]
     assert alerts["BlogCreatorHighLatencyP95"]["expr"].rstrip().endswith("> 2")
     # prod alerts are stricter than dev's
     dev_rule = renders["dev"].of_kind("PrometheusRule")[0]
-    dev_alerts = {r["alert"]: r for g in dev_rule["spec"]["groups"] for r in g["rules"] if "alert" in r}
+    dev_alerts = {
+        r["alert"]: r for g in dev_rule["spec"]["groups"] for r in g["rules"] if "alert" in r
+    }
     assert alerts["BlogCreatorHigh5xxRatio"]["expr"].endswith("> 0.02")
     assert dev_alerts["BlogCreatorHigh5xxRatio"]["expr"].endswith("> 0.1")
     assert alerts["BlogCreatorHigh5xxRatio"]["labels"]["severity"] == "critical"
@@ -303,7 +392,10 @@ def test_otel_and_frontend_runtime_settings(renders: dict[str, Render]) -> None:
     assert cm["data"]["APP_ENV"] == "production"
     frontend = renders["prod"].get("Rollout", "blog-blog-creator-frontend")
     assert frontend
-    env = {e["name"]: e.get("value") for e in frontend["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e.get("value")
+        for e in frontend["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert env["API_URL"] == "http://blog-blog-creator-backend.blog-creator.svc:8000"
     assert "deployment.environment=prod" in env["OTEL_RESOURCE_ATTRIBUTES"]
     minimal = renders["minimal"].get("ConfigMap", "blog-blog-creator-config")
