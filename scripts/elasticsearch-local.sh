@@ -80,13 +80,15 @@ setup() {
     local jar module_dir="$ES_HOME_DIR/modules/transport-netty4"
     for jar in "$VERSION_DIR"/jars/*.jar; do
         case "$(basename "$jar")" in
-            netty-*|transport-netty4-*|elasticsearch-ssl-config-*) cp "$jar" "$module_dir/" ;;
-            *) cp "$jar" "$ES_HOME_DIR/lib/" ;;
+            netty-*|transport-netty4-*|elasticsearch-ssl-config-*) mv "$jar" "$module_dir/" ;;
+            *) mv "$jar" "$ES_HOME_DIR/lib/" ;;
         esac
     done
+    rmdir "$VERSION_DIR/jars"
     local descriptor=META-INF/es-plugins/transport-netty4/plugin-descriptor.properties
     (cd "$VERSION_DIR" && "$(dirname "$java")/jar" xf "$module_dir/transport-netty4-$ES_VERSION.jar" "$descriptor")
     mv "$VERSION_DIR/$descriptor" "$module_dir/plugin-descriptor.properties" 2>/dev/null || true
+    rm -rf "$VERSION_DIR/META-INF"
     [[ -s "$module_dir/plugin-descriptor.properties" ]] \
         || die "transport-netty4-$ES_VERSION.jar has no plugin descriptor; this version is not supported"
 
@@ -130,7 +132,10 @@ start() {
             *) die "unknown option '$1' for start (use --port N, --dir DIR)" ;;
         esac
     done
-    [[ "$port" =~ ^[0-9]+$ ]] && ((port <= 65535)) || die "--port must be 0..65535, got '$port'"
+    if ! [[ "$port" =~ ^[0-9]{1,5}$ ]] || ((10#$port > 65535)); then
+        die "--port must be 0..65535, got '$port'"
+    fi
+    port=$((10#$port))
     require_command curl "install it with: apt-get install -y curl"
     mkdir -p "$run_dir"
     run_dir="$(cd "$run_dir" && pwd)"

@@ -21,9 +21,24 @@ SCRIPT = Path(__file__).resolve().parent.parent / "elasticsearch-local.sh"
 START_TIMEOUT_S = 300
 
 POSTS = [
-    ("1", "Caching drafts with Redis", "Redis keeps blog drafts close to the FastAPI workers.", "redis"),
-    ("2", "BM25 ranking explained", "BM25 ranks documents by term frequency and inverse document frequency.", "search"),
-    ("3", "Agents that write", "An agent drafts a post; search helps it find sources for BM25 fans.", "llm"),
+    (
+        "1",
+        "Caching drafts with Redis",
+        "Redis keeps blog drafts close to the FastAPI workers.",
+        "redis",
+    ),
+    (
+        "2",
+        "BM25 ranking explained",
+        "BM25 ranks documents by term frequency and inverse document frequency.",
+        "search",
+    ),
+    (
+        "3",
+        "Agents that write",
+        "An agent drafts a post; search helps it find sources for BM25 fans.",
+        "llm",
+    ),
 ]
 
 
@@ -66,7 +81,9 @@ async def index_and_search(url: str) -> tuple[dict, dict, dict]:
             },
         )
         for doc_id, title, body, tag in POSTS:
-            await client.index(index=index, id=doc_id, document={"title": title, "body": body, "tag": tag})
+            await client.index(
+                index=index, id=doc_id, document={"title": title, "body": body, "tag": tag}
+            )
         await client.indices.refresh(index=index)
         mapping = await client.indices.get_mapping(index=index)
         ranked = await client.search(
@@ -74,7 +91,9 @@ async def index_and_search(url: str) -> tuple[dict, dict, dict]:
             query={"multi_match": {"query": "BM25 ranking", "fields": ["title^2", "body"]}},
             highlight={"fields": {"title": {}, "body": {}}},
         )
-        filtered = await client.search(index=index, query={"bool": {"filter": [{"term": {"tag": "redis"}}]}})
+        filtered = await client.search(
+            index=index, query={"bool": {"filter": [{"term": {"tag": "redis"}}]}}
+        )
         return mapping[index]["mappings"], ranked, filtered
     finally:
         await client.indices.delete(index=index, ignore_unavailable=True)
