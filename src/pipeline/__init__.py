@@ -1,8 +1,20 @@
 """Blog Creator Agent delivery pipeline, a Dagger module (main object: `Pipeline`).
 
-`python -m pipeline validate|plan` is the offline command; see `pipeline.cli`.
+`Pipeline` is loaded on first access, so `python -m pipeline validate|plan` (the offline
+command, see `pipeline.cli`) runs without importing the Dagger SDK.
 """
 
-from pipeline.main import Pipeline
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.main import Pipeline
 
 __all__ = ["Pipeline"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Pipeline":
+        from pipeline.main import Pipeline
+
+        return Pipeline
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

@@ -55,7 +55,6 @@ class DeployInputs:
     """Arguments of a deploy-family function, as Dagger objects (secrets stay Secrets)."""
 
     action: str
-    target: DeployTarget
     kubeconfig: dagger.Secret | None = None
     backend_image: str = ""
     frontend_image: str = ""
@@ -180,7 +179,7 @@ def ephemeral_cluster(nonce: str, shell_image: str) -> tuple[dagger.Service, dag
     return server, kubeconfig
 
 
-def orchestrator_args(inputs: DeployInputs) -> list[str]:
+def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
     """CLI arguments (paths and public values only; secrets are mounted files/variables)."""
     args = [inputs.action, "--target", f"{WORKDIR}/target.json", "--chart", "k8s/chart"]
     args += ["--report-dir", REPORT_DIR, "--allowlist", f"{WORKDIR}/allowlist.json"]
@@ -195,7 +194,7 @@ def orchestrator_args(inputs: DeployInputs) -> list[str]:
     for flag, value in pairs.items():
         if value:
             args += [flag, value]
-    if inputs.kubeconfig is not None or inputs.target.ephemeral:
+    if inputs.kubeconfig is not None or target.ephemeral:
         args += ["--kubeconfig", KUBECONFIG_PATH]
     if inputs.release_report is not None:
         args += ["--release-report", f"{WORKDIR}/release.json"]
@@ -212,9 +211,9 @@ def orchestrator_args(inputs: DeployInputs) -> list[str]:
 
 async def run_orchestrator(
     inputs: DeployInputs,
+    target: DeployTarget,
     source: dagger.Directory,
     python_image: str,
-    target_json: str,
     ca: dagger.File | None = None,
 ) -> tuple[dagger.Directory, str]:
     """Run the orchestrator once (never from cache); returns (reports, Markdown report).
@@ -226,14 +225,14 @@ async def run_orchestrator(
         (await tools_container(python_image, ca))
         .with_directory(f"{WORKDIR}/k8s", source.directory("k8s"))
         .with_directory(RUNTIME_DIR, runtime_directory(source))
-        .with_new_file(f"{WORKDIR}/target.json", target_json)
+        .with_new_file(f"{WORKDIR}/target.json", json.dumps(target.to_json()))
         .with_new_file(f"{WORKDIR}/allowlist.json", inputs.allowlist_json)
         .with_workdir(WORKDIR)
         .with_env_variable("PYTHONPATH", RUNTIME_DIR)
         # A deploy must really run each time, even with identical inputs.
         .with_env_variable("PIPELINE_RUN", nonce)
     )
-    if inputs.target.ephemeral:
+    if target.ephemeral:
         server, kubeconfig = ephemeral_cluster(nonce, python_image)
         ctr = ctr.with_service_binding(K3S_HOST, server).with_file(KUBECONFIG_PATH, kubeconfig)
     elif inputs.kubeconfig is not None:
@@ -245,7 +244,7 @@ async def run_orchestrator(
     if inputs.cosign_key is not None:
         ctr = ctr.with_file(f"{WORKDIR}/cosign.pub", inputs.cosign_key)
     done = ctr.with_exec(
-        ["python", "-m", "pipeline.deploy_orchestrator", *orchestrator_args(inputs)],
+        ["python", "-m", "pipeline.deploy_orchestrator", *orchestrator_args(inputs, target)],
         expect=dagger.ReturnType.ANY,
     )
     code = await done.exit_code()
@@ -253,7 +252,7 @@ async def run_orchestrator(
     if code != 0:
         errors = (await done.stderr()).strip()
         raise DeployFailed(
-            f"{inputs.action} --env {inputs.target.env} failed (exit {code}):\n"
+            f"{inputs.action} --env {target.env} failed (exit {code}):\n"
             f"{report.strip()}\n{errors}".strip()
         )
     return done.directory(REPORT_DIR), report
@@ -275,7 +274,6 @@ async def deploy_action(
     config = parse_config_text(await source.file("pipeline.yaml").contents())
     target = target_for(config, env, context or None, smoke_api_path or None)
     check_call(inputs.action, target, inputs.kubeconfig is not None, inputs.dry_run)
-    inputs.target = target
     inputs.allowlist_json = allowlist_json(config)
     image = python_tool_image(config, python_image)
-    return await run_orchestrator(inputs, source, image, json.dumps(target.to_json()), ca)
+    return await run_orchestrator(inputs, target, source, image, ca)

@@ -110,6 +110,10 @@ def load_pipeline_module() -> Any:
     """`dagger.mod.cli.load_module()` as the runtime does it."""
     from dagger.mod import cli
 
+    if not cli.MAIN_OBJECT:
+        # dagger was imported before this harness set DAGGER_MAIN_OBJECT (import the harness
+        # first); the runtime always has it set, so give the loader the same value.
+        cli.MAIN_OBJECT = "Pipeline"  # type: ignore[misc]
     importlib.import_module("pipeline")
     mod = cli.load_module()
     if mod._main is None:  # dagger was imported before DAGGER_MAIN_OBJECT was set
