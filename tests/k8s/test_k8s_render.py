@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import subprocess
+import tarfile
+from pathlib import Path
 
 import pytest
 from k8s_schema_validation import is_builtin, validate_builtin, validate_custom
-from k8s_support import CHART, CRD_DIR, DIGEST_SETS, ENVIRONMENTS, VARIANTS, Render, helm_template
+from k8s_support import (
+    CHART,
+    CRD_DIR,
+    DIGEST_SETS,
+    ENVIRONMENTS,
+    NAMESPACE,
+    RELEASE,
+    VARIANTS,
+    Render,
+    helm_template,
+)
 
 # Oldest supported minor (Chart.yaml kubeVersion >= 1.31) and the kubectl we ship.
 K8S_VERSIONS = ["1.31", "1.35"]
@@ -141,3 +153,37 @@ def test_prod_without_digest_is_refused(helm: str) -> None:
     proc = helm_template(helm, "prod")
     assert proc.returncode != 0
     assert "image.backend.digest is required in prod" in proc.stderr
+
+
+def test_packaged_chart_renders_like_the_source(
+    helm: str, renders: dict[str, Render], tmp_path: Path
+) -> None:
+    """helm package honours .helmignore but must keep the dashboard JSON and the schema."""
+    proc = subprocess.run(
+        [helm, "package", str(CHART), "-d", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (archive,) = tmp_path.glob("blog-creator-*.tgz")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert {"blog-creator/values.schema.json", "blog-creator/dashboards/blog-creator.json"} <= names
+    assert "blog-creator/gen_values_schema.py" not in names
+    cmd = [
+        helm,
+        "template",
+        RELEASE,
+        str(archive),
+        "--namespace",
+        NAMESPACE,
+        "-f",
+        str(ENVIRONMENTS / "prod.yaml"),
+    ]
+    for item in DIGEST_SETS:
+        cmd += ["--set", item]
+    packaged = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60)
+    assert packaged.returncode == 0, packaged.stderr
+    assert packaged.stdout == renders["prod"].text

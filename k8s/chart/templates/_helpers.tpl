@@ -91,6 +91,9 @@ app.kubernetes.io/component: {{ .app }}
 {{- if and (eq $v.routing.mode "httpRoute") (not $v.routing.httpRoute.gateway.create) (not $v.routing.httpRoute.gateway.name) -}}
 {{- fail "routing.httpRoute.gateway.name is required when routing.mode is httpRoute and the chart does not create the Gateway" -}}
 {{- end -}}
+{{- if and $v.mesh.linkerd.enabled $v.mesh.istio.enabled -}}
+{{- fail "mesh.linkerd.enabled and mesh.istio.enabled are both true: choose one service mesh" -}}
+{{- end -}}
 {{- if and $v.externalSecrets.enabled (not $v.secrets.existingSecret) -}}
 {{- fail "secrets.existingSecret names the Secret the ExternalSecret writes; it must be set when externalSecrets.enabled" -}}
 {{- end -}}
