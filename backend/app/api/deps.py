@@ -23,7 +23,8 @@ class AppState:
     extras: dict[str, object] = field(default_factory=dict)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI would run a plain def in the thread pool (a costly hop per request).
     return request.app.state.app_state
 
 
@@ -71,7 +72,7 @@ class Pagination:
     offset: int
 
 
-def pagination(
+async def pagination(
     limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0)] = 0
 ) -> Pagination:
     return Pagination(limit, offset)

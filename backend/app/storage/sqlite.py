@@ -196,32 +196,34 @@ class SqliteMetadataStore:
         )
 
     @staticmethod
-    def _build(model: type[T], row: aiosqlite.Row) -> T:
+    def _build(model: type[T], row: aiosqlite.Row | dict[str, object]) -> T:
         data = dict(row)
         if model is Draft:
             data["sources"] = [Source(**source) for source in json.loads(data["sources"])]
             data["tags"] = json.loads(data["tags"])
         return model(**data)
 
+    # execute_fetchall is one hop to aiosqlite's thread (execute + fetch + close would be three).
     async def _one(self, model: type[T], sql: str, *params: object) -> T | None:
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return self._build(model, row) if row else None
+        rows = await self._db.execute_fetchall(sql, params)
+        return self._build(model, rows[0]) if rows else None
 
     async def _page(
         self, model: type[T], table: str, user_id: str, limit: int, offset: int, columns: str = "*"
     ) -> tuple[list[T], int]:
-        async with self._db.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            (total,) = await cursor.fetchone()  # type: ignore[misc]
-        async with self._db.execute(
-            f"SELECT {columns} FROM {table} WHERE user_id = ? "
-            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            (user_id, limit, offset),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [self._build(model, row) for row in rows], total
+        rows = list(
+            await self._db.execute_fetchall(
+                f"SELECT {columns}, COUNT(*) OVER () AS _total FROM {table} WHERE user_id = ? "
+                "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                (user_id, limit, offset),
+            )
+        )
+        if rows:
+            total = rows[0]["_total"]
+        else:  # past the last page: the window function had no row to report on
+            count = await self._db.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,))
+            total = list(count)[0][0]
+        return [self._build(model, {k: row[k] for k in row.keys() if k != "_total"}) for row in rows], total
 
     async def _delete(self, table: str, user_id: str, item_id: str) -> bool:
         cursor = await self._db.execute(
@@ -286,8 +288,7 @@ class SqliteSearchIndex:
             params.extend(document_ids)
         sql += " ORDER BY rank LIMIT ?"
         params.append(k)
-        async with self._db.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._db.execute_fetchall(sql, params)
         return [
             SearchHit(
                 document_id=row["document_id"], filename=row["filename"],
