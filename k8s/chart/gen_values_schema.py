@@ -227,16 +227,17 @@ schema = obj(
         "config": obj(
             {
                 "appEnv": enum("development", "test", "production"),
-                "logLevel": enum("debug", "info", "warning", "error", "critical"),
+                "logLevel": enum("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
                 "corsOrigins": S,
                 "redisUrl": {
                     "type": "string",
-                    "pattern": r"^rediss?://[^:@/]+(:[0-9]+)?(/[0-9]+)?$",
-                    "description": "redis[s]://host[:port][/db] without credentials (put credentials in the Secret)",
+                    "pattern": r"^$|^rediss?://[^:@/]+(:[0-9]+)?(/[0-9]+)?$",
+                    "description": "redis[s]://host[:port][/db] without credentials; "
+                    "empty when REDIS_URL (with its password) comes from secrets.env",
                 },
                 "elasticsearchUrl": {
                     "type": "string",
-                    "pattern": r"^https?://[^:@/]+(:[0-9]+)?/?$",
+                    "pattern": r"^$|^https?://[^:@/]+(:[0-9]+)?/?$",
                     "description": "http[s]://host[:port] without credentials",
                 },
                 "generationProvider": enum("extractive", "openai"),

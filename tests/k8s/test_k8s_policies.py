@@ -390,6 +390,25 @@ def test_otel_and_frontend_runtime_settings(renders: dict[str, Render]) -> None:
     cm = renders["prod"].get("ConfigMap", "blog-blog-creator-config")
     assert cm and cm["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http")
     assert cm["data"]["APP_ENV"] == "production"
+    assert cm["data"]["LOG_LEVEL"] in {
+        "DEBUG",
+        "INFO",
+        "WARNING",
+        "ERROR",
+        "CRITICAL",
+    }  # backend's Literal
+    # Redis needs a password in prod: the URL comes from the Secret, not the ConfigMap.
+    assert "REDIS_URL" not in cm["data"]
+    backend = renders["prod"].get("Rollout", "blog-blog-creator-backend")
+    assert backend
+    backend_env = {
+        e["name"]: e for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert backend_env["REDIS_URL"]["valueFrom"]["secretKeyRef"]["key"] == "redis-url"
+    (external,) = renders["prod"].of_kind("ExternalSecret")
+    assert {"redis-url", "elasticsearch-api-key"} <= {
+        d["secretKey"] for d in external["spec"]["data"]
+    }
     frontend = renders["prod"].get("Rollout", "blog-blog-creator-frontend")
     assert frontend
     env = {

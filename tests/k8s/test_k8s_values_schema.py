@@ -85,7 +85,11 @@ SCHEMA_CASES = [
         ["canary.steps[1].pause.duration=two minutes"],
         "at '/canary/steps/1/pause/duration'",
     ),
-    ("unknown log level", ["config.logLevel=verbose"], "at '/config/logLevel'"),
+    (
+        "lower-case log level (the backend wants INFO)",
+        ["config.logLevel=info"],
+        "at '/config/logLevel'",
+    ),
 ]
 
 # Cross-field rules enforced by templates/_helpers.tpl "blog.validate".
