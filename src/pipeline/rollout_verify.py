@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from .cluster_tools import Clock, ClusterTools
-from .deploy_plan import DeployRequest, DeployTarget, parse_json, selector
+from .deploy_plan import DeployInputError, DeployRequest, DeployTarget, parse_json, selector
 from .deploy_report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
 from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, wait_for_release
 
@@ -46,6 +46,9 @@ class Run:
         except PhaseFailed as e:
             self._record(name, "failed", begin, [*detail, str(e)])
             raise
+        except DeployInputError as e:  # unreadable tool output fails the phase, not the run
+            self._record(name, "failed", begin, [*detail, str(e)])
+            raise PhaseFailed(f"{name}: {e}") from None
         self._record(name, "ok", begin, detail)
 
     def skip(self, name: str, why: str) -> None:

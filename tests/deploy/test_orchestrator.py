@@ -178,6 +178,25 @@ def test_canary_failed_analysis_aborts_then_rolls_back(clock: FakeClock) -> None
     )
 
 
+def test_unreadable_tool_output_mid_verification_still_rolls_back(clock: FakeClock) -> None:
+    cluster = FakeCluster(clock, strategy="canary")
+
+    def kubectl(argv: tuple[str, ...]) -> object:
+        if (
+            argv[:2] == ("get", "rollouts.argoproj.io")
+            and not argv[2].startswith("--")
+            and not cluster.rolled_back
+        ):
+            return cluster._ok(argv, "<html>proxy error</html>")
+        return FakeCluster._kubectl(cluster, argv)
+
+    cluster._kubectl = kubectl  # type: ignore[method-assign]
+    report = deploy(cluster, clock, target=make_target(strategy="canary"))
+    assert report.exit_code == EXIT_ROLLED_BACK, report.message
+    assert "not valid JSON" in report.message
+    assert any(c.startswith("helm rollback blog-creator 2") for c in cluster.commands())
+
+
 def test_failed_upgrade_rolls_back(cluster: FakeCluster, clock: FakeClock) -> None:
     cluster.upgrade_ok = False
     report = deploy(cluster, clock)
