@@ -60,8 +60,10 @@ install_checkov() {
     return
   fi
   need uv "install uv: pip install uv"
+  need python3 "apt-get install -y python3"
   log "installing checkov $CHECKOV_VERSION into $venv"
-  uv venv --quiet --allow-existing --python 3.11 "$venv"
+  # The host interpreter: uv must not try to download one (GitHub is unreachable in CI).
+  uv venv --quiet --allow-existing --python "$(command -v python3)" "$venv"
   uv pip install --quiet -p "$venv/bin/python" "checkov==$CHECKOV_VERSION"
   ln -sf "$venv/bin/checkov" "$BIN_DIR/checkov"
 }
