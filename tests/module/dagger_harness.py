@@ -71,9 +71,9 @@ os.environ.setdefault("DAGGER_DEFAULT_PYTHON_PACKAGE", "pipeline")
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
-import graphql  # noqa: E402
-from gql import Client  # noqa: E402
-from gql.transport.async_transport import AsyncTransport  # noqa: E402
+import graphql
+from gql import Client
+from gql.transport.async_transport import AsyncTransport
 
 
 class SchemaMissing(RuntimeError):
@@ -223,7 +223,9 @@ class FakeEngine:
             if isinstance(sel, graphql.InlineFragmentNode):
                 assert sel.type_condition is not None
                 frag_type = self.schema.get_type(sel.type_condition.name.value)
-                assert isinstance(frag_type, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType)
+                assert isinstance(
+                    frag_type, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType
+                )
                 out.update(self._select(frag_type, sel.selection_set, parent, variables, captured))
                 continue
             assert isinstance(sel, graphql.FieldNode)
@@ -353,7 +355,10 @@ async def call(
     mod = module or load_pipeline_module()
     async with connected(engine):
         return await mod.get_result(
-            parent_name, dict(parent if parent is not None else pipeline_state()), fn_name, dict(inputs or {})
+            parent_name,
+            dict(parent if parent is not None else pipeline_state()),
+            fn_name,
+            dict(inputs or {}),
         )
 
 

@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pipeline.config import (  # noqa: E402
+from pipeline.config import (
     ConfigError,
     check_config,
     load_config,
@@ -58,41 +58,155 @@ ALLOW = {"id": "CVE-2024-0001", "reason": "not reachable from our code", "expire
 
 BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown top-level key", {**GOOD, "regsitry": {}}, "regsitry", "unknown key"),
-    ("unknown env key", mutate("environments.prod.replicas", 3), "environments.prod.replicas", "unknown key"),
-    ("bad strategy", mutate("environments.prod.strategy", "bluegreen"), "environments.prod.strategy", "'rolling', 'blueGreen' or 'canary'"),
-    ("missing namespace", mutate("environments.dev.namespace", DELETE), "environments.dev.namespace", "required key is missing"),
-    ("namespace not a DNS label", mutate("environments.dev.namespace", "Blog_Dev"), "environments.dev.namespace", "DNS label"),
-    ("url not http", mutate("environments.staging.url", "staging.example.com"), "environments.staging.url", "http(s) URL"),
-    ("absolute values file", mutate("environments.prod.values_file", "/etc/prod.yaml"), "environments.prod.values_file", "relative to the repository root"),
-    ("values file escapes repo", mutate("environments.prod.values_file", "../x.yaml"), "environments.prod.values_file", "without '..'"),
-    ("approval not boolean", mutate("environments.prod.require_approval", "maybe"), "environments.prod.require_approval", "valid boolean"),
-    ("bad env name", mutate("environments", {**GOOD["environments"], "Prod!": GOOD["environments"]["prod"]}), "environments", "DNS label"),
-    ("shared namespace", mutate("environments.staging.namespace", "blog-prod"), "", "share namespace 'blog-prod'"),
+    (
+        "unknown env key",
+        mutate("environments.prod.replicas", 3),
+        "environments.prod.replicas",
+        "unknown key",
+    ),
+    (
+        "bad strategy",
+        mutate("environments.prod.strategy", "bluegreen"),
+        "environments.prod.strategy",
+        "'rolling', 'blueGreen' or 'canary'",
+    ),
+    (
+        "missing namespace",
+        mutate("environments.dev.namespace", DELETE),
+        "environments.dev.namespace",
+        "required key is missing",
+    ),
+    (
+        "namespace not a DNS label",
+        mutate("environments.dev.namespace", "Blog_Dev"),
+        "environments.dev.namespace",
+        "DNS label",
+    ),
+    (
+        "url not http",
+        mutate("environments.staging.url", "staging.example.com"),
+        "environments.staging.url",
+        "http(s) URL",
+    ),
+    (
+        "absolute values file",
+        mutate("environments.prod.values_file", "/etc/prod.yaml"),
+        "environments.prod.values_file",
+        "relative to the repository root",
+    ),
+    (
+        "values file escapes repo",
+        mutate("environments.prod.values_file", "../x.yaml"),
+        "environments.prod.values_file",
+        "without '..'",
+    ),
+    (
+        "approval not boolean",
+        mutate("environments.prod.require_approval", "maybe"),
+        "environments.prod.require_approval",
+        "valid boolean",
+    ),
+    (
+        "bad env name",
+        mutate("environments", {**GOOD["environments"], "Prod!": GOOD["environments"]["prod"]}),
+        "environments",
+        "DNS label",
+    ),
+    (
+        "shared namespace",
+        mutate("environments.staging.namespace", "blog-prod"),
+        "",
+        "share namespace 'blog-prod'",
+    ),
     ("no environments", mutate("environments", {}), "environments", "at least 1 item"),
-    ("bad severity", mutate("scan.fail_on", ["CRITICAL", "SEVERE"]), "scan.fail_on[1]", "'UNKNOWN', 'LOW', 'MEDIUM', 'HIGH' or 'CRITICAL'"),
+    (
+        "bad severity",
+        mutate("scan.fail_on", ["CRITICAL", "SEVERE"]),
+        "scan.fail_on[1]",
+        "'UNKNOWN', 'LOW', 'MEDIUM', 'HIGH' or 'CRITICAL'",
+    ),
     ("empty fail_on", mutate("scan.fail_on", []), "scan.fail_on", "at least 1 item"),
-    ("allowlist without reason", mutate("scan.allowlist", [{"id": "CVE-2024-0001", "expires": "2999-01-01"}]), "scan.allowlist[0].reason", "required key is missing"),
-    ("allowlist bad date", mutate("scan.allowlist", [{**ALLOW, "expires": "next year"}]), "scan.allowlist[0].expires", "valid date"),
-    ("allowlist short reason", mutate("scan.allowlist", [{**ALLOW, "reason": "ok"}]), "scan.allowlist[0].reason", "at least 10 characters"),
-    ("allowlist duplicate", mutate("scan.allowlist", [ALLOW, ALLOW]), "scan.allowlist", "duplicate allowlist id"),
-    ("port out of range", mutate("apps.backend.port", 70000), "apps.backend.port", "less than or equal to 65535"),
-    ("health path without slash", mutate("apps.frontend.health_path", "api/health"), "apps.frontend.health_path", "starting with '/'"),
-    ("uppercase image", mutate("apps.backend.image", "Backend"), "apps.backend.image", "lowercase image name"),
+    (
+        "allowlist without reason",
+        mutate("scan.allowlist", [{"id": "CVE-2024-0001", "expires": "2999-01-01"}]),
+        "scan.allowlist[0].reason",
+        "required key is missing",
+    ),
+    (
+        "allowlist bad date",
+        mutate("scan.allowlist", [{**ALLOW, "expires": "next year"}]),
+        "scan.allowlist[0].expires",
+        "valid date",
+    ),
+    (
+        "allowlist short reason",
+        mutate("scan.allowlist", [{**ALLOW, "reason": "ok"}]),
+        "scan.allowlist[0].reason",
+        "at least 10 characters",
+    ),
+    (
+        "allowlist duplicate",
+        mutate("scan.allowlist", [ALLOW, ALLOW]),
+        "scan.allowlist",
+        "duplicate allowlist id",
+    ),
+    (
+        "port out of range",
+        mutate("apps.backend.port", 70000),
+        "apps.backend.port",
+        "less than or equal to 65535",
+    ),
+    (
+        "health path without slash",
+        mutate("apps.frontend.health_path", "api/health"),
+        "apps.frontend.health_path",
+        "starting with '/'",
+    ),
+    (
+        "uppercase image",
+        mutate("apps.backend.image", "Backend"),
+        "apps.backend.image",
+        "lowercase image name",
+    ),
     ("same image twice", mutate("apps.frontend.image", "backend"), "", "must differ"),
-    ("bad registry host", mutate("registry.host", "https://ghcr.io"), "registry.host", "registry host"),
-    ("bad sbom format", mutate("sbom.format", "cyclonedx-xml"), "sbom.format", "'cyclonedx-json' or 'spdx-json'"),
-    ("bad tool image", mutate("tools.trivy", "aquasec/trivy:latest extra"), "tools.trivy", "image reference"),
+    (
+        "bad registry host",
+        mutate("registry.host", "https://ghcr.io"),
+        "registry.host",
+        "registry host",
+    ),
+    (
+        "bad sbom format",
+        mutate("sbom.format", "cyclonedx-xml"),
+        "sbom.format",
+        "'cyclonedx-json' or 'spdx-json'",
+    ),
+    (
+        "bad tool image",
+        mutate("tools.trivy", "aquasec/trivy:latest extra"),
+        "tools.trivy",
+        "image reference",
+    ),
     ("wrong version", {**GOOD, "version": 2}, "version", "1"),
-    ("timeout too small", mutate("environments.prod.timeout_seconds", 1), "environments.prod.timeout_seconds", "greater than or equal to 10"),
+    (
+        "timeout too small",
+        mutate("environments.prod.timeout_seconds", 1),
+        "environments.prod.timeout_seconds",
+        "greater than or equal to 10",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "data", "path", "message"), BAD, ids=[b[0] for b in BAD])
-def test_bad_config_names_field_and_fix(case: str, data: dict[str, Any], path: str, message: str) -> None:
+def test_bad_config_names_field_and_fix(
+    case: str, data: dict[str, Any], path: str, message: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(data)
     problems = info.value.problems
-    assert any(p.path == path and message in p.message for p in problems), [str(p) for p in problems]
+    assert any(p.path == path and message in p.message for p in problems), [
+        str(p) for p in problems
+    ]
     for problem in problems:
         assert str(problem).startswith("pipeline.yaml")
 
@@ -155,7 +269,13 @@ def test_unknown_environment_lists_the_known_ones() -> None:
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "pipeline", *args],
+        check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -173,8 +293,14 @@ def test_cli_validate_bad_config_exits_2_without_traceback(tmp_path: Path) -> No
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
-    assert "error: pipeline.yaml: environments.prod.strategy: Input should be 'rolling', 'blueGreen' or 'canary' (got 'yolo')" in lines
-    assert "error: pipeline.yaml: surprise: unknown key; remove it or check its spelling (got 1)" in lines
+    assert (
+        "error: pipeline.yaml: environments.prod.strategy: Input should be 'rolling', 'blueGreen' or 'canary' (got 'yolo')"
+        in lines
+    )
+    assert (
+        "error: pipeline.yaml: surprise: unknown key; remove it or check its spelling (got 1)"
+        in lines
+    )
 
 
 def test_cli_validate_missing_file(tmp_path: Path) -> None:

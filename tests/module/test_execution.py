@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dagger_harness as h  # noqa: E402
+import dagger_harness as h
 
 REV = "0123456789abcdef0123456789abcdef01234567"
 REPO = "ghcr.io/blog-creator-agent/blog-creator-agent"
@@ -26,15 +26,25 @@ TRIVY_EMPTY = {
 }
 
 
-def run(fn: str, inputs: dict[str, Any] | None = None, files: dict[str, str] | None = None,
-        resolvers: dict[str, Any] | None = None, **state: Any) -> tuple[Any, h.FakeEngine]:
+def run(
+    fn: str,
+    inputs: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
+    resolvers: dict[str, Any] | None = None,
+    **state: Any,
+) -> tuple[Any, h.FakeEngine]:
     engine = h.FakeEngine(files={**TRIVY_EMPTY, **(files or {})}, resolvers=resolvers)
     result = anyio.run(h.call, engine, fn, inputs or {}, h.pipeline_state(**state))
     return result, engine
 
 
-def run_error(fn: str, inputs: dict[str, Any] | None = None, files: dict[str, str] | None = None,
-              resolvers: dict[str, Any] | None = None, **state: Any) -> tuple[str, h.FakeEngine]:
+def run_error(
+    fn: str,
+    inputs: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
+    resolvers: dict[str, Any] | None = None,
+    **state: Any,
+) -> tuple[str, h.FakeEngine]:
     engine = h.FakeEngine(files={**TRIVY_EMPTY, **(files or {})}, resolvers=resolvers)
     with pytest.raises(Exception) as info:
         anyio.run(h.call, engine, fn, inputs or {}, h.pipeline_state(**state))
@@ -65,13 +75,21 @@ def assert_no_plaintext_secrets(engine: h.FakeEngine) -> None:
         if any(word in name for word in ("PASSWORD", "TOKEN", "SECRET", "KEY")):
             assert call.args["value"] == "", f"credential {name} passed as a plain env var"
     # a Secret ID reaches only the fields made for secrets
-    secret_fields = {"withSecretVariable", "withMountedSecret", "withRegistryAuth", "node", "dockerBuild"}
+    secret_fields = {
+        "withSecretVariable",
+        "withMountedSecret",
+        "withRegistryAuth",
+        "node",
+        "dockerBuild",
+    }
     for query in engine.queries:
         for call in query.calls:
             for value in call.args.values():
                 values = value if isinstance(value, list) else [value]
                 if any(isinstance(v, str) and v.startswith("secret-id-") for v in values):
-                    assert call.name in secret_fields, f"secret ID passed to {call.name}: {call.args}"
+                    assert call.name in secret_fields, (
+                        f"secret ID passed to {call.name}: {call.args}"
+                    )
 
 
 # ---- build --------------------------------------------------------------------------
@@ -101,8 +119,11 @@ def test_build_uses_dockerfile_runtime_targets_with_build_args_concurrently() ->
 
 def test_build_passes_base_image_overrides_and_proxy_ca_as_build_secret() -> None:
     _, engine = run(
-        "build", revision=REV, python_image="mirror.local/python:3.13-slim",
-        node_image="mirror.local/node:22-slim", ca="ca-file-id",
+        "build",
+        revision=REV,
+        python_image="mirror.local/python:3.13-slim",
+        node_image="mirror.local/node:22-slim",
+        ca="ca-file-id",
         files={"ca-file-id": "-----BEGIN CERTIFICATE-----"},
     )
     builds = engine.calls("dockerBuild")
@@ -130,7 +151,10 @@ def test_images_object_exports_tarballs_and_chains_images() -> None:
     anyio.run(h.call, engine, "tarballs", {}, state, "Images")
     tars = engine.calls("asTarball")
     assert len(tars) == 2
-    assert sorted(c.args["path"] for c in engine.calls("withFile")) == ["backend.tar", "frontend.tar"]
+    assert sorted(c.args["path"] for c in engine.calls("withFile")) == [
+        "backend.tar",
+        "frontend.tar",
+    ]
     engine = h.FakeEngine()
     result = anyio.run(h.call, engine, "image", {"app": "FRONTEND"}, state, "Images")
     assert result == "frontend-ctr-id"
@@ -150,8 +174,12 @@ def test_test_binds_redis_and_elasticsearch_services_and_returns_reports() -> No
     backend_test_bindings = {
         c.args["alias"]
         for c in bindings
-        if any(a.name == "dockerBuild" and a.args.get("target") == "test"
-               and "backend" in a.args["dockerfile"] for a in c.ancestors())
+        if any(
+            a.name == "dockerBuild"
+            and a.args.get("target") == "test"
+            and "backend" in a.args["dockerfile"]
+            for a in c.ancestors()
+        )
     }
     assert backend_test_bindings == {"redis", "elasticsearch"}
     envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
@@ -170,7 +198,9 @@ def test_test_binds_redis_and_elasticsearch_services_and_returns_reports() -> No
     # tests run with expect=ANY so that reports survive failures; reports read from /reports
     default_runs = [c for c in engine.calls("withExec") if c.args.get("useEntrypoint")]
     assert default_runs and all(c.args["expect"] == "ANY" for c in default_runs)
-    assert {c.args["path"] for c in engine.calls("directory") if c.parent_type == "Container"} == {"/reports"}
+    assert {c.args["path"] for c in engine.calls("directory") if c.parent_type == "Container"} == {
+        "/reports"
+    }
     summary = json.loads(new_file(engine, "summary.json"))
     assert summary["passed"] is True and len(summary["steps"]) == 3
 
@@ -187,16 +217,34 @@ def test_test_fails_after_reports_when_a_test_fails() -> None:
 
 # ---- scan ---------------------------------------------------------------------------
 
-HIGH_VULN = json.dumps({"Results": [{"Target": "app", "Vulnerabilities": [
-    {"VulnerabilityID": "CVE-2099-0001", "PkgName": "openssl", "InstalledVersion": "3.0.0",
-     "FixedVersion": "3.0.1", "Severity": "HIGH", "Title": "bad bug"}]}]})
+HIGH_VULN = json.dumps(
+    {
+        "Results": [
+            {
+                "Target": "app",
+                "Vulnerabilities": [
+                    {
+                        "VulnerabilityID": "CVE-2099-0001",
+                        "PkgName": "openssl",
+                        "InstalledVersion": "3.0.0",
+                        "FixedVersion": "3.0.1",
+                        "Severity": "HIGH",
+                        "Title": "bad bug",
+                    }
+                ],
+            }
+        ]
+    }
+)
 
 
 def test_scan_runs_trivy_on_images_config_and_secrets_with_cached_db() -> None:
     _, engine = run("scan", revision=REV)
     volumes = {c.args["key"] for c in engine.calls("cacheVolume")}
     assert "pipeline-trivy-db" in volumes
-    trivy_runs = [c.args["args"] for c in engine.calls("withExec") if c.args["args"][:1] == ["trivy"]]
+    trivy_runs = [
+        c.args["args"] for c in engine.calls("withExec") if c.args["args"][:1] == ["trivy"]
+    ]
     kinds = {args[1] for args in trivy_runs}
     assert {"image", "config", "fs", "convert"} <= kinds
     image_inputs = {args[args.index("--input") + 1] for args in trivy_runs if "--input" in args}
@@ -216,8 +264,10 @@ def test_scan_fails_naming_each_finding_that_violates_the_policy() -> None:
 
 def _with_allowlist(expires: str) -> str:
     text = (h.REPO_ROOT / "pipeline.yaml").read_text()
-    entry = (f"  allowlist:\n    - id: CVE-2099-0001\n      reason: not reachable from our code paths\n"
-             f"      expires: {expires}\n")
+    entry = (
+        f"  allowlist:\n    - id: CVE-2099-0001\n      reason: not reachable from our code paths\n"
+        f"      expires: {expires}\n"
+    )
     assert "  allowlist: []\n" in text
     return text.replace("  allowlist: []\n", entry)
 
@@ -238,9 +288,13 @@ def test_sbom_is_cyclonedx_per_image() -> None:
     _, engine = run("sbom", revision=REV)
     runs = [c.args for c in engine.calls("withExec") if c.args["args"][:1] == ["scan"]]
     assert sorted(r["args"][1] for r in runs) == [
-        "oci-archive:/images/backend.tar", "oci-archive:/images/frontend.tar"]
+        "oci-archive:/images/backend.tar",
+        "oci-archive:/images/frontend.tar",
+    ]
     assert all(r["args"][-1] == "cyclonedx-json" and r["useEntrypoint"] for r in runs)
-    names = sorted(c.args["path"] for c in engine.calls("withFile") if c.args["path"].endswith(".cdx.json"))
+    names = sorted(
+        c.args["path"] for c in engine.calls("withFile") if c.args["path"].endswith(".cdx.json")
+    )
     assert names == ["backend.cdx.json", "frontend.cdx.json"]
 
 
@@ -249,12 +303,16 @@ def test_sbom_is_cyclonedx_per_image() -> None:
 
 def test_push_publishes_revision_and_version_tags_and_returns_digests() -> None:
     result, engine = run(
-        "push", {"registry_username": "bot", "registry_password": PASSWORD_ID},
-        revision=REV, version="v1.2.3",
+        "push",
+        {"registry_username": "bot", "registry_password": PASSWORD_ID},
+        revision=REV,
+        version="v1.2.3",
     )
     published = sorted(c.args["address"] for c in engine.calls("publish"))
     assert published == sorted(
-        f"{REPO}/{app}:{tag}" for app in ("backend", "frontend") for tag in ("sha-0123456789ab", "1.2.3")
+        f"{REPO}/{app}:{tag}"
+        for app in ("backend", "frontend")
+        for tag in ("sha-0123456789ab", "1.2.3")
     )
     for call in engine.calls("publish"):
         auth = call.nearest("withRegistryAuth")
@@ -268,14 +326,20 @@ def test_push_publishes_revision_and_version_tags_and_returns_digests() -> None:
 
 
 def test_push_refuses_without_revision_before_publishing() -> None:
-    message, engine = run_error("push", {"registry_username": "bot", "registry_password": PASSWORD_ID})
+    message, engine = run_error(
+        "push", {"registry_username": "bot", "registry_password": PASSWORD_ID}
+    )
     assert "--revision" in message
     assert engine.calls("publish") == []
 
 
 def test_push_refuses_bad_version_before_publishing() -> None:
-    message, engine = run_error("push", {"registry_username": "bot", "registry_password": PASSWORD_ID},
-                                revision=REV, version="latest")
+    message, engine = run_error(
+        "push",
+        {"registry_username": "bot", "registry_password": PASSWORD_ID},
+        revision=REV,
+        version="latest",
+    )
     assert "semantic version" in message
     assert engine.calls("publish") == []
 
@@ -295,8 +359,13 @@ def test_sign_with_key_pair_mounts_secrets_and_attests_sbom() -> None:
     mounts = {c.args["path"]: c.args["source"] for c in engine.calls("withMountedSecret")}
     assert mounts == {"/run/secrets/cosign.key": h.secret_id("cosign-key")}
     secret_vars = {c.args["name"]: c.args["secret"] for c in engine.calls("withSecretVariable")}
-    assert secret_vars == {"REGISTRY_PASSWORD": PASSWORD_ID, "COSIGN_PASSWORD": h.secret_id("cosign-password")}
-    scripts = [c.args["args"][2] for c in engine.calls("withExec") if c.args["args"][:2] == ["sh", "-c"]]
+    assert secret_vars == {
+        "REGISTRY_PASSWORD": PASSWORD_ID,
+        "COSIGN_PASSWORD": h.secret_id("cosign-password"),
+    }
+    scripts = [
+        c.args["args"][2] for c in engine.calls("withExec") if c.args["args"][:2] == ["sh", "-c"]
+    ]
     assert len(scripts) == 2
     for app in ("backend", "frontend"):
         script = next(s for s in scripts if f"/{app}@" in s)
@@ -308,14 +377,22 @@ def test_sign_with_key_pair_mounts_secrets_and_attests_sbom() -> None:
 
 
 def test_sign_keyless_uses_the_oidc_token_file() -> None:
-    inputs = {"images": [f"{REPO}/backend@{DIGEST}"], "registry_username": "bot",
-              "registry_password": PASSWORD_ID, "oidc_token": h.secret_id("oidc")}
+    inputs = {
+        "images": [f"{REPO}/backend@{DIGEST}"],
+        "registry_username": "bot",
+        "registry_password": PASSWORD_ID,
+        "oidc_token": h.secret_id("oidc"),
+    }
     result, engine = run("sign", inputs)
     mounts = {c.args["path"]: c.args["source"] for c in engine.calls("withMountedSecret")}
     assert mounts == {"/run/secrets/oidc-token": h.secret_id("oidc")}
-    assert json.loads(result) == {"backend": {
-        "image": f"{REPO}/backend@{DIGEST}", "signature": "cosign keyless (OIDC)",
-        "attestation": "cyclonedx-json (backend.cdx.json)"}}
+    assert json.loads(result) == {
+        "backend": {
+            "image": f"{REPO}/backend@{DIGEST}",
+            "signature": "cosign keyless (OIDC)",
+            "attestation": "cyclonedx-json (backend.cdx.json)",
+        }
+    }
 
 
 @pytest.mark.parametrize(
@@ -327,8 +404,15 @@ def test_sign_keyless_uses_the_oidc_token_file() -> None:
         ([], {"cosign_key": "k"}, "no image given"),
     ],
 )
-def test_sign_refuses_bad_input_before_signing(images: list[str], extra: dict[str, str], expected: str) -> None:
-    inputs = {"images": images, "registry_username": "bot", "registry_password": PASSWORD_ID, **extra}
+def test_sign_refuses_bad_input_before_signing(
+    images: list[str], extra: dict[str, str], expected: str
+) -> None:
+    inputs = {
+        "images": images,
+        "registry_username": "bot",
+        "registry_password": PASSWORD_ID,
+        **extra,
+    }
     message, engine = run_error("sign", inputs)
     assert expected in message
     assert not [c for c in engine.calls("withExec") if "cosign" in " ".join(c.args["args"])]
@@ -340,8 +424,17 @@ def test_sign_refuses_bad_input_before_signing(images: list[str], extra: dict[st
 def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
     _, engine = run("ci", revision=REV)
     execs = [" ".join(c.args["args"]) for c in engine.calls("withExec")]
-    for needle in ("ruff check", "pyright src/pipeline", "hadolint", "actionlint", "zizmor --offline",
-                   "npm run lint", "npm run typecheck", "helm lint --strict k8s/chart", "trivy image"):
+    for needle in (
+        "ruff check",
+        "pyright src/pipeline",
+        "hadolint",
+        "actionlint",
+        "zizmor --offline",
+        "npm run lint",
+        "npm run typecheck",
+        "helm lint --strict k8s/chart",
+        "trivy image",
+    ):
         assert any(needle in e for e in execs), needle
     assert {c.args["target"] for c in engine.calls("dockerBuild")} == {"runtime", "test"}
     summary = json.loads(new_file(engine, "summary.json"))
@@ -363,14 +456,26 @@ def test_ci_fails_with_readable_summary_when_a_linter_fails() -> None:
 
 
 def test_release_pushes_signs_and_writes_report_with_digests() -> None:
-    inputs = {"registry_username": "bot", "registry_password": PASSWORD_ID, "oidc_token": h.secret_id("oidc")}
-    _, engine = run("release", inputs, files={"scan/policy.json": '{"passed": true, "counts": {}}'},
-                    revision=REV, version="v2.0.0")
+    inputs = {
+        "registry_username": "bot",
+        "registry_password": PASSWORD_ID,
+        "oidc_token": h.secret_id("oidc"),
+    }
+    _, engine = run(
+        "release",
+        inputs,
+        files={"scan/policy.json": '{"passed": true, "counts": {}}'},
+        revision=REV,
+        version="v2.0.0",
+    )
     assert len(engine.calls("publish")) == 4
     report = json.loads(new_file(engine, "release.json"))
     assert report["revision"] == REV and report["version"] == "v2.0.0"
     assert report["images"]["backend"].startswith(f"{REPO}/backend@sha256:")
-    assert report["signatures"] == {"backend": "cosign keyless (OIDC)", "frontend": "cosign keyless (OIDC)"}
+    assert report["signatures"] == {
+        "backend": "cosign keyless (OIDC)",
+        "frontend": "cosign keyless (OIDC)",
+    }
     assert report["sbom"]["frontend"] == "sbom/frontend.cdx.json"
     assert report["scan"]["passed"] is True
     assert "Image (by digest)" in new_file(engine, "release.md")
@@ -378,16 +483,25 @@ def test_release_pushes_signs_and_writes_report_with_digests() -> None:
 
 
 def test_release_stops_before_pushing_when_ci_fails() -> None:
-    inputs = {"registry_username": "bot", "registry_password": PASSWORD_ID, "oidc_token": h.secret_id("oidc")}
-    message, engine = run_error("release", inputs, files={"/out/image-frontend.json": HIGH_VULN}, revision=REV)
+    inputs = {
+        "registry_username": "bot",
+        "registry_password": PASSWORD_ID,
+        "oidc_token": h.secret_id("oidc"),
+    }
+    message, engine = run_error(
+        "release", inputs, files={"/out/image-frontend.json": HIGH_VULN}, revision=REV
+    )
     assert "CVE-2099-0001" in message
     assert engine.calls("publish") == []
 
 
 def test_serve_exposes_frontend_bound_to_backend_and_backing_services() -> None:
     _, engine = run("serve", {"jwt_secret": h.secret_id("jwt")})
-    (svc,) = [c for c in engine.calls("asService") if c.nearest("withExposedPort")
-              and c.nearest("withExposedPort").args["port"] == 3000]  # type: ignore[union-attr]
+    (svc,) = [
+        c
+        for c in engine.calls("asService")
+        if c.nearest("withExposedPort") and c.nearest("withExposedPort").args["port"] == 3000
+    ]  # type: ignore[union-attr]
     assert svc.args.get("useEntrypoint") is True
     aliases = {c.args["alias"] for c in engine.calls("withServiceBinding")}
     assert aliases == {"backend", "redis", "elasticsearch"}
@@ -403,6 +517,6 @@ def test_every_query_validates_against_the_schema_file() -> None:
 
     engine = h.FakeEngine()
     with pytest.raises(h.SchemaViolation, match="schema.graphqls"):
-        engine.answer(graphql.parse('{ container { noSuchField } }'), None)
+        engine.answer(graphql.parse("{ container { noSuchField } }"), None)
     with pytest.raises(h.SchemaViolation):
         engine.answer(graphql.parse('{ container { withExec(args: "x", bogus: 1) { id } } }'), None)

@@ -10,9 +10,8 @@ import anyio
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dagger_harness as h  # noqa: E402  (first: it sets the runtime's env before dagger loads)
-
-import dagger  # noqa: E402
+import dagger
+import dagger_harness as h
 
 MOD = h.load_pipeline_module()
 PIPELINE = MOD._objects["Pipeline"]
@@ -66,7 +65,10 @@ def test_loader_finds_the_main_object_and_its_types() -> None:
     assert MOD.main_cls.__name__ == "Pipeline"
     assert {"Pipeline", "Images"} <= set(MOD._objects)
     assert set(MOD._enums) >= {"App"}
-    assert {m.name: m.value for m in MOD._enums["App"]} == {"BACKEND": "backend", "FRONTEND": "frontend"}
+    assert {m.name: m.value for m in MOD._enums["App"]} == {
+        "BACKEND": "backend",
+        "FRONTEND": "frontend",
+    }
 
 
 def test_function_names_are_exactly_the_issue_surface() -> None:
@@ -102,7 +104,15 @@ def test_cache_policy_never_exactly_on_side_effects(name: str) -> None:
 def test_constructor_source_default_path_ignore_and_inputs() -> None:
     ctor = PIPELINE.get_constructor(MOD._converter)
     params = ctor.parameters
-    assert list(params) == ["source", "revision", "version", "build_date", "python_image", "node_image", "ca"]
+    assert list(params) == [
+        "source",
+        "revision",
+        "version",
+        "build_date",
+        "python_image",
+        "node_image",
+        "ca",
+    ]
     source = params["source"]
     assert source.resolved_type is dagger.Directory
     assert source.default_path == "/"
