@@ -95,7 +95,12 @@ def create_app(settings: Settings) -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute)
     }
-    app.add_middleware(RequestContextMiddleware, hsts=settings.hsts_enabled, templates=templates)
+    app.add_middleware(
+        RequestContextMiddleware, hsts=settings.hsts_enabled, templates=templates,
+        # Bodies declared larger than this are refused before multipart parsing spools them;
+        # the slack covers multipart framing so the exact per-file check decides near the limit.
+        max_body_bytes=settings.max_upload_bytes + 64 * 1024,
+    )
     app.state.tracer_provider = setup_tracing(app)
     return app
 

@@ -8,6 +8,7 @@ import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import request_id_var
@@ -27,9 +28,13 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, hsts: bool = False, templates: dict[object, str] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, hsts: bool = False, templates: dict[object, str] | None = None,
+        max_body_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.hsts = hsts
+        self.max_body_bytes = max_body_bytes
         # endpoint -> full path template; routers included with a prefix report their own path.
         self.templates = templates or {}
 
@@ -37,7 +42,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_headers = dict(scope["headers"])
+        incoming = request_headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
@@ -62,6 +68,12 @@ class RequestContextMiddleware:
 
         IN_FLIGHT.inc()
         try:
+            if self._declared_too_large(request_headers):
+                response = JSONResponse(
+                    {"detail": f"request body too large: the limit is {self.max_body_bytes} bytes"}, status_code=413
+                )
+                await response(scope, receive, send_wrapper)
+                return
             await self.app(scope, receive, send_wrapper)
         finally:
             IN_FLIGHT.dec()
@@ -80,3 +92,7 @@ class RequestContextMiddleware:
                        "status": status, "duration_ms": round(elapsed * 1000, 2)},
             )
             request_id_var.reset(token)
+
+    def _declared_too_large(self, headers: dict[bytes, bytes]) -> bool:
+        declared = headers.get(b"content-length", b"")
+        return self.max_body_bytes is not None and declared.isdigit() and int(declared) > self.max_body_bytes

@@ -89,6 +89,15 @@ async def test_oversized_upload_is_413(make_api):
     assert (await api.client.get(DOCS, headers=headers)).json()["total"] == 0
 
 
+async def test_huge_body_is_refused_while_streaming(make_api):
+    api = await make_api(max_upload_bytes=2048)
+    headers = await api.signup()
+    response = await api.client.post(DOCS, files={"file": ("huge.txt", b"x" * 200_000)}, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["detail"] == f"request body too large: the limit is {2048 + 64 * 1024} bytes"
+    assert "x-request-id" in response.headers
+
+
 @pytest.mark.parametrize("name", ["tool.exe", "noextension", "image.png"])
 async def test_unsupported_type_is_415(api, name):
     headers = await api.signup()
