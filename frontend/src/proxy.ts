@@ -60,7 +60,9 @@ export async function proxy(request: NextRequest) {
   }
 
   if (refreshed) applyCookies(response, sessionCookies(refreshed, https, now));
-  else if (!signedIn && (access || refresh)) applyCookies(response, clearedCookies(https));
+  // A failed refresh leaves the cookies alone: a parallel request may just have rotated the token and
+  // be setting the new pair. Cookies are cleared on logout and on /login?expired only.
+  else if (sessionExpired && (access || refresh)) applyCookies(response, clearedCookies(https));
   response.headers.set("Content-Security-Policy", csp);
   response.headers.set("X-Request-ID", requestId);
   return response;

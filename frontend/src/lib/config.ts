@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 const DEFAULT_API_URL = "http://localhost:8000";
 

@@ -136,6 +136,13 @@ describe("schemas", () => {
   it("reject an empty draft title", () => {
     expect(draftUpdateSchema.safeParse({ title: "  ", content: "", status: "draft", tags: [] }).success).toBe(false);
   });
+  it("normalise emails before checking them", () => {
+    expect(registerSchema.parse({ full_name: " Ann ", email: " Ann@Example.COM ", password: "12345678" })).toEqual({
+      full_name: "Ann",
+      email: "ann@example.com",
+      password: "12345678",
+    });
+  });
   it("parse tags", () => {
     expect(parseTags(" a, b ,,a, c ")).toEqual(["a", "b", "c"]);
   });

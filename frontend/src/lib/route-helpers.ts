@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { readJson } from "./backend";
 import { formatDetail } from "./errors";
 
@@ -24,7 +24,7 @@ export function crossOriginProblem(request: NextRequest): string | null {
 }
 
 /** Parses a JSON body against a schema: either the data or a 400/422 response naming the fields. */
-export async function parseBody<T extends z.ZodType>(
+export async function parseBody<T extends z.ZodMiniType>(
   request: NextRequest,
   schema: T,
   requestId: string,

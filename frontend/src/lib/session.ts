@@ -45,8 +45,11 @@ export function applyCookies(target: CookieSink, specs: CookieSpec[]): void {
 }
 
 // The backend rotates refresh tokens (the old one is revoked), so concurrent requests carrying the same
-// refresh token must share one refresh call and its result instead of racing each other.
-const inflight = new Map<string, Promise<TokenPair | null>>();
+// refresh token must share one refresh call and its result instead of racing each other. The map lives
+// on globalThis because src/proxy.ts and the route handlers are separate bundles in the same process.
+const REFRESH_MAP = Symbol.for("blog-creator.refresh-inflight");
+const globalStore = globalThis as typeof globalThis & { [REFRESH_MAP]?: Map<string, Promise<TokenPair | null>> };
+const inflight = (globalStore[REFRESH_MAP] ??= new Map<string, Promise<TokenPair | null>>());
 const RESULT_TTL_MS = 15_000;
 
 /** Exchanges a refresh token for a new pair; null when the backend refuses it. */

@@ -2,7 +2,7 @@ import Link from "next/link";
 import LogoutButton from "@/components/LogoutButton";
 import NavLinks from "@/components/NavLinks";
 import { serverGet } from "@/lib/server-api";
-import type { User } from "@/lib/schemas";
+import type { User } from "@/lib/types";
 
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
   const me = await serverGet<User>("auth/me");

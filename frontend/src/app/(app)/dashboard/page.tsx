@@ -3,7 +3,7 @@ import Link from "next/link";
 import ErrorNotice from "@/components/ErrorNotice";
 import { formatDate } from "@/lib/format";
 import { serverGet } from "@/lib/server-api";
-import type { DocumentSummary, Draft, Page } from "@/lib/schemas";
+import type { DocumentSummary, Draft, Page } from "@/lib/types";
 
 export const metadata: Metadata = { title: "Dashboard" };
 

@@ -1,8 +1,9 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { apiFetch, errorMessage } from "@/lib/client-api";
-import { searchSchema, type SearchResult } from "@/lib/schemas";
+import { loadSchemas } from "@/lib/constants";
+import type { SearchResult } from "@/lib/types";
 import { parseSnippet } from "@/lib/snippet";
 
 export function Snippet({ html }: { html: string }) {
@@ -18,9 +19,12 @@ export default function SearchPanel() {
   const [results, setResults] = useState<SearchResult[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Fetch the validation schemas while the user types, not on the critical path.
+  useEffect(() => void loadSchemas(), []);
 
   async function search(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    const { searchSchema } = await loadSchemas();
     const parsed = searchSchema.safeParse({ query, k: 10 });
     if (!parsed.success) {
       setError(parsed.error.issues[0]?.message ?? "Invalid search.");

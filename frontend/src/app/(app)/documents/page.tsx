@@ -3,7 +3,7 @@ import ErrorNotice from "@/components/ErrorNotice";
 import Pagination from "@/components/Pagination";
 import { formatBytes, formatDate, pageWindow } from "@/lib/format";
 import { serverGet } from "@/lib/server-api";
-import type { DocumentSummary, Page } from "@/lib/schemas";
+import type { DocumentSummary, Page } from "@/lib/types";
 import DeleteDocumentButton from "./DeleteDocumentButton";
 import SearchPanel from "./SearchPanel";
 import UploadZone from "./UploadZone";

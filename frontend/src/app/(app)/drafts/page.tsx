@@ -4,7 +4,7 @@ import ErrorNotice from "@/components/ErrorNotice";
 import Pagination from "@/components/Pagination";
 import { formatDate, pageWindow } from "@/lib/format";
 import { serverGet } from "@/lib/server-api";
-import type { Draft, Page } from "@/lib/schemas";
+import type { Draft, Page } from "@/lib/types";
 
 export const metadata: Metadata = { title: "Drafts" };
 const PAGE_SIZE = 20;

@@ -1,20 +1,24 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { apiFetch, errorMessage } from "@/lib/client-api";
-import { LENGTHS, TONES, fieldErrors, generateSchema, type Draft } from "@/lib/schemas";
+import { LENGTHS, TONES, fieldErrors, loadSchemas } from "@/lib/constants";
+import type { Draft } from "@/lib/types";
 
 export default function GenerateForm({ documents }: { documents: { id: string; filename: string }[] }) {
   const router = useRouter();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Fetch the validation schemas while the user types, not on the critical path.
+  useEffect(() => void loadSchemas(), []);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const topic = String(form.get("topic") ?? "").trim();
+    const { generateSchema } = await loadSchemas();
     const parsed = generateSchema.safeParse({
       document_ids: form.getAll("document_ids").map(String),
       topic: topic || undefined,

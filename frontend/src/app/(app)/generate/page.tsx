@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import ErrorNotice from "@/components/ErrorNotice";
 import { serverGet } from "@/lib/server-api";
-import type { DocumentSummary, Page } from "@/lib/schemas";
+import type { DocumentSummary, Page } from "@/lib/types";
 import GenerateForm from "./GenerateForm";
 
 export const metadata: Metadata = { title: "Generate a draft" };

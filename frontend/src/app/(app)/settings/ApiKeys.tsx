@@ -1,12 +1,13 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import ConfirmButton from "@/components/ConfirmButton";
 import TextField from "@/components/TextField";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { formatDate } from "@/lib/format";
-import { apiKeyCreateSchema, type ApiKey, type CreatedApiKey } from "@/lib/schemas";
+import { loadSchemas } from "@/lib/constants";
+import type { ApiKey, CreatedApiKey } from "@/lib/types";
 
 export default function ApiKeys({ keys }: { keys: ApiKey[] }) {
   const router = useRouter();
@@ -16,9 +17,12 @@ export default function ApiKeys({ keys }: { keys: ApiKey[] }) {
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [copied, setCopied] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Fetch the validation schemas while the user types, not on the critical path.
+  useEffect(() => void loadSchemas(), []);
 
   async function create(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    const { apiKeyCreateSchema } = await loadSchemas();
     const parsed = apiKeyCreateSchema.safeParse({ name });
     if (!parsed.success) {
       setNameError(parsed.error.issues[0]?.message);

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import ErrorNotice from "@/components/ErrorNotice";
 import { serverGet } from "@/lib/server-api";
-import type { ApiKey, Page, User } from "@/lib/schemas";
+import type { ApiKey, Page, User } from "@/lib/types";
 import ApiKeys from "./ApiKeys";
 
 export const metadata: Metadata = { title: "Settings" };

@@ -1,20 +1,23 @@
 "use client";
 
 import Link from "next/link";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import TextField from "@/components/TextField";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { safeNextPath } from "@/lib/safe-next";
-import { fieldErrors, loginSchema } from "@/lib/schemas";
+import { fieldErrors, loadSchemas } from "@/lib/constants";
 
 export default function LoginForm({ next, notice }: { next?: string; notice?: string }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Fetch the validation schemas while the user types, not on the critical path.
+  useEffect(() => void loadSchemas(), []);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const data = Object.fromEntries(new FormData(event.currentTarget));
+    const { loginSchema } = await loadSchemas();
     const parsed = loginSchema.safeParse(data);
     if (!parsed.success) {
       setErrors(fieldErrors(parsed.error));

@@ -2,20 +2,24 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import TextField from "@/components/TextField";
 import { apiFetch, errorMessage } from "@/lib/client-api";
-import { fieldErrors, registerSchema } from "@/lib/schemas";
+import { fieldErrors, loadSchemas } from "@/lib/constants";
 
 export default function RegisterForm() {
   const router = useRouter();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Fetch the validation schemas while the user types, not on the critical path.
+  useEffect(() => void loadSchemas(), []);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    const parsed = registerSchema.safeParse(Object.fromEntries(new FormData(event.currentTarget)));
+    const data = Object.fromEntries(new FormData(event.currentTarget));
+    const { registerSchema } = await loadSchemas();
+    const parsed = registerSchema.safeParse(data);
     if (!parsed.success) {
       setErrors(fieldErrors(parsed.error));
       return;

@@ -6,7 +6,8 @@ import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react"
 import ConfirmButton from "@/components/ConfirmButton";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { createSaveQueue, isLatestFailure } from "@/lib/save-queue";
-import { DRAFT_STATUSES, draftUpdateSchema, fieldErrors, parseTags, type Draft } from "@/lib/schemas";
+import { DRAFT_STATUSES, fieldErrors, loadSchemas, parseTags } from "@/lib/constants";
+import type { Draft } from "@/lib/types";
 
 // The Markdown renderer and sanitiser load only on the editor page, after the form is usable.
 const MarkdownPreview = dynamic(() => import("./MarkdownPreview"), {
@@ -40,6 +41,9 @@ export default function DraftEditor({ initial, send = sendUpdate }: { initial: D
   const current: Editable = { title, content, status, tags: parseTags(tagsText) };
   const dirty = !sameDraft(current, saved);
 
+  // Fetch the validation schemas while the user types, not on the critical path.
+  useEffect(() => void loadSchemas(), []);
+
   useEffect(() => {
     if (!dirty) return;
     const warn = (event: BeforeUnloadEvent) => event.preventDefault();
@@ -48,6 +52,7 @@ export default function DraftEditor({ initial, send = sendUpdate }: { initial: D
   }, [dirty]);
 
   async function save() {
+    const { draftUpdateSchema } = await loadSchemas();
     const parsed = draftUpdateSchema.safeParse(current);
     if (!parsed.success) {
       setErrors(fieldErrors(parsed.error));

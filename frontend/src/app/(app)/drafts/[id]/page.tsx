@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import ErrorNotice from "@/components/ErrorNotice";
 import { serverGet } from "@/lib/server-api";
-import type { Draft } from "@/lib/schemas";
+import type { Draft } from "@/lib/types";
 import DraftEditor from "./DraftEditor";
 
 export const metadata: Metadata = { title: "Edit draft" };

@@ -9,7 +9,6 @@ import {
   ACCESS_COOKIE,
   REFRESH_COOKIE,
   applyCookies,
-  clearedCookies,
   nowSeconds,
   refreshTokens,
   sessionCookies,
@@ -46,9 +45,7 @@ async function handle(request: NextRequest, context: Context): Promise<Response>
   };
 
   if (!isFresh(accessToken, nowSeconds()) && !(await refresh())) {
-    const response = jsonError(401, "Your session has expired. Please sign in again.", requestId);
-    applyCookies(response, clearedCookies(https));
-    return response;
+    return jsonError(401, "Your session has expired. Please sign in again.", requestId);
   }
 
   // Buffered so the call can be replayed once after a refresh (uploads are bounded by the backend's limit).
@@ -77,8 +74,8 @@ async function handle(request: NextRequest, context: Context): Promise<Response>
     if (value) headers.set(name, value);
   }
   const response = new NextResponse(upstream.status === 204 ? null : upstream.body, { status: upstream.status, headers });
+  // On 401 the cookies stay: the browser is sent to /login?expired, which clears them (see src/proxy.ts).
   if (refreshed) applyCookies(response, sessionCookies(refreshed, https, nowSeconds()));
-  else if (upstream.status === 401) applyCookies(response, clearedCookies(https));
   return response;
 }
 
