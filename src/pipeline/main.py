@@ -333,6 +333,8 @@ class Pipeline:
             .as_service(use_entrypoint=True)
         )
 
+    # ---- deploy functions (issue 7: deploy, promote, abort, rollback, status, diff) ------
+
 
 def _sign_inputs(
     username: str,
