@@ -44,8 +44,12 @@ def create_app(settings: Settings) -> FastAPI:
             restore = install_sigterm_hook(lambda: setattr(state, "shutting_down", True), settings.shutdown_delay_seconds)
         logger.info(
             "started",
-            extra={"env": settings.app_env, "store": backends.store.name, "index": backends.index.name,
-                   "provider": state.provider.name},
+            extra={
+                "env": settings.app_env,
+                "store": backends.store.name,
+                "index": backends.index.name,
+                "provider": state.provider.name,
+            },
         )
         try:
             yield
@@ -90,13 +94,19 @@ def create_app(settings: Settings) -> FastAPI:
     # Metrics label requests by route template; included routers report paths without prefix.
     templates = {
         route.endpoint: prefix + route.path_format
-        for router, prefix in ((auth.router, API_PREFIX), (documents.router, API_PREFIX),
-                               (drafts.router, API_PREFIX), (ops.router, ""))
+        for router, prefix in (
+            (auth.router, API_PREFIX),
+            (documents.router, API_PREFIX),
+            (drafts.router, API_PREFIX),
+            (ops.router, ""),
+        )
         for route in router.routes
         if isinstance(route, APIRoute)
     }
     app.add_middleware(
-        RequestContextMiddleware, hsts=settings.hsts_enabled, templates=templates,
+        RequestContextMiddleware,
+        hsts=settings.hsts_enabled,
+        templates=templates,
         # Bodies declared larger than this are refused before multipart parsing spools them;
         # the slack covers multipart framing so the exact per-file check decides near the limit.
         max_body_bytes=settings.max_upload_bytes + 64 * 1024,

@@ -29,7 +29,10 @@ DOCS_PATHS = ("/docs", "/redoc")
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, hsts: bool = False, templates: dict[object, str] | None = None,
+        self,
+        app: ASGIApp,
+        hsts: bool = False,
+        templates: dict[object, str] | None = None,
         max_body_bytes: int | None = None,
     ) -> None:
         self.app = app
@@ -79,17 +82,18 @@ class RequestContextMiddleware:
             IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            template = (
-                self.templates.get(getattr(route, "endpoint", None))
-                or getattr(route, "path_format", None)
-                or "unmatched"
-            )
+            template = self.templates.get(getattr(route, "endpoint", None)) or getattr(route, "path_format", None) or "unmatched"
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
             access_logger.info(
                 "request",
-                extra={"method": scope["method"], "path": path, "route": template,
-                       "status": status, "duration_ms": round(elapsed * 1000, 2)},
+                extra={
+                    "method": scope["method"],
+                    "path": path,
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
             )
             request_id_var.reset(token)
 

@@ -67,9 +67,7 @@ def create_token(user_id: str, token_type: TokenType, secret: str, ttl_seconds: 
 
 def decode_token(token: str, secret: str, expected: TokenType) -> TokenClaims:
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["sub", "exp", "jti", "type"]}
-        )
+        claims = jwt.decode(token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["sub", "exp", "jti", "type"]})
     except jwt.ExpiredSignatureError as error:
         raise InvalidTokenError("token expired") from error
     except jwt.PyJWTError as error:
@@ -77,7 +75,9 @@ def decode_token(token: str, secret: str, expected: TokenType) -> TokenClaims:
     if claims["type"] != expected:
         raise InvalidTokenError(f"not an {expected} token" if expected == "access" else f"not a {expected} token")
     return TokenClaims(
-        user_id=claims["sub"], token_type=expected, jti=claims["jti"],
+        user_id=claims["sub"],
+        token_type=expected,
+        jti=claims["jti"],
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
 

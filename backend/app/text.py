@@ -32,9 +32,7 @@ def safe_filename(name: str | None) -> str:
 def detect_type(filename: str) -> str:
     suffix = PurePath(filename).suffix.lower()
     if suffix not in SUPPORTED_TYPES:
-        raise UnsupportedTypeError(
-            f"unsupported file type '{suffix or filename}': upload a .txt, .md or .pdf file"
-        )
+        raise UnsupportedTypeError(f"unsupported file type '{suffix or filename}': upload a .txt, .md or .pdf file")
     return SUPPORTED_TYPES[suffix]
 
 
@@ -70,9 +68,7 @@ def _pdf_text(data: bytes) -> str:
     except UnreadableDocumentError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise UnreadableDocumentError(
-            f"the PDF could not be read ({type(error).__name__}): the file may be corrupt"
-        ) from error
+        raise UnreadableDocumentError(f"the PDF could not be read ({type(error).__name__}): the file may be corrupt") from error
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")

@@ -31,8 +31,10 @@ import httpx
 BACKEND = Path(__file__).resolve().parents[1]
 GOALS_MS = {"list": 100, "search": 100, "generate": 500}
 TOPICS = ["kubernetes", "gardening", "astronomy", "cooking", "sailing", "databases", "music", "history"]
-WORDS = ("cluster node pod deploy tomato soil compost harvest star galaxy orbit telescope recipe oven "
-         "flavour boat wind sail index query replica melody rhythm empire treaty archive").split()
+WORDS = (
+    "cluster node pod deploy tomato soil compost harvest star galaxy orbit telescope recipe oven "
+    "flavour boat wind sail index query replica melody rhythm empire treaty archive"
+).split()
 
 
 def free_port() -> int:
@@ -91,7 +93,11 @@ async def seed(client: httpx.AsyncClient, documents: int) -> tuple[dict[str, str
 
 
 async def run_scenario(
-    client: aiohttp.ClientSession, name: str, build, clients: int, total: int  # type: ignore[no-untyped-def]
+    client: aiohttp.ClientSession,
+    name: str,
+    build,
+    clients: int,
+    total: int,  # type: ignore[no-untyped-def]
 ) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
@@ -106,7 +112,7 @@ async def run_scenario(
                 async with client.request(method, url, **kwargs) as response:
                     await response.read()
                     ok = response.status < 400
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 ok = False
             latencies.append((time.perf_counter() - started) * 1000)
             errors += not ok
@@ -115,17 +121,39 @@ async def run_scenario(
     await asyncio.gather(*(worker() for _ in range(clients)))
     elapsed = time.perf_counter() - started
     values = sorted(latencies)
-    return {"requests": len(values), "errors": errors, "p50": percentile(values, 50), "p95": percentile(values, 95),
-            "p99": percentile(values, 99), "mean": statistics.fmean(values), "rps": len(values) / elapsed}
+    return {
+        "requests": len(values),
+        "errors": errors,
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "mean": statistics.fmean(values),
+        "rps": len(values) / elapsed,
+    }
 
 
 async def bench_backend(label: str, env: dict[str, str], args: argparse.Namespace) -> list[tuple[str, dict[str, float]]]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--timeout-graceful-shutdown", "5", *args.uvicorn_arg],
-        cwd=BACKEND, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    server = subprocess.Popen(  # noqa: ASYNC220 - starting the server once, before any load
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "5",
+            *args.uvicorn_arg,
+        ],
+        cwd=BACKEND,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         await wait_ready(base, server)
@@ -135,10 +163,19 @@ async def bench_backend(label: str, env: dict[str, str], args: argparse.Namespac
             rng = random.Random(11)
             scenarios = {
                 "list": lambda i: ("GET", "/api/v1/documents", {"headers": headers, "params": {"limit": 20}}),
-                "search": lambda i: ("POST", "/api/v1/documents/search",
-                                     {"headers": headers, "json": {"query": f"{rng.choice(WORDS)} {rng.choice(TOPICS)}", "k": 5}}),
-                "generate": lambda i: ("POST", "/api/v1/drafts/generate",
-                                       {"headers": headers, "json": {"document_ids": rng.sample(ids, 3), "topic": rng.choice(TOPICS), "length": "medium"}}),
+                "search": lambda i: (
+                    "POST",
+                    "/api/v1/documents/search",
+                    {"headers": headers, "json": {"query": f"{rng.choice(WORDS)} {rng.choice(TOPICS)}", "k": 5}},
+                ),
+                "generate": lambda i: (
+                    "POST",
+                    "/api/v1/drafts/generate",
+                    {
+                        "headers": headers,
+                        "json": {"document_ids": rng.sample(ids, 3), "topic": rng.choice(TOPICS), "length": "medium"},
+                    },
+                ),
             }
             results = []
             # aiohttp as the load generator: it costs far less CPU per request than httpx,
@@ -164,8 +201,11 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
     if binary is None:
         return None
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     return process, f"redis://127.0.0.1:{port}/0"
 
@@ -181,8 +221,13 @@ async def main() -> int:
 
     results: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        base_env = {**os.environ, "APP_ENV": "development", "LOG_LEVEL": "INFO", "RATE_LIMIT_AUTH_REQUESTS": "1000000",
-                    "RATE_LIMIT_GENERATE_REQUESTS": "1000000"}
+        base_env = {
+            **os.environ,
+            "APP_ENV": "development",
+            "LOG_LEVEL": "INFO",
+            "RATE_LIMIT_AUTH_REQUESTS": "1000000",
+            "RATE_LIMIT_GENERATE_REQUESTS": "1000000",
+        }
         for var in ("REDIS_URL", "ELASTICSEARCH_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"):
             base_env.pop(var, None)
         for backend in args.backends.split(","):
@@ -208,7 +253,8 @@ async def main() -> int:
         goal = GOALS_MS[name.split()[-1]]
         verdict = "ok" if r["p95"] < goal and r["errors"] == 0 else "MISSED"
         failed |= verdict != "ok"
-        print(f"{name:28} {r['requests']:8.0f} {r['errors']:6.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['rps']:8.1f}  <{goal} ms {verdict}")
+        figures = f"{r['requests']:8.0f} {r['errors']:6.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['rps']:8.1f}"
+        print(f"{name:28} {figures}  <{goal} ms {verdict}")
     return 1 if failed else 0
 
 

@@ -78,7 +78,8 @@ async def test_expired_access_token_is_401(api):
     past = datetime.now(UTC) - timedelta(hours=1)
     token = jwt.encode(
         {"sub": user.id, "type": "access", "jti": "x", "iat": past, "exp": past + timedelta(minutes=1)},
-        api.state.settings.jwt_secret.get_secret_value(), algorithm="HS256",
+        api.state.settings.jwt_secret.get_secret_value(),
+        algorithm="HS256",
     )
     response = await api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
@@ -90,7 +91,8 @@ async def test_token_signed_with_another_secret_is_401(api):
     user = await api.state.backends.store.get_user_by_email("forged@example.com")
     token = jwt.encode(
         {"sub": user.id, "type": "access", "jti": "x", "exp": datetime.now(UTC) + timedelta(minutes=5)},
-        "attacker-secret-attacker-secret-32", algorithm="HS256",
+        "attacker-secret-attacker-secret-32",
+        algorithm="HS256",
     )
     assert (await api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})).status_code == 401
 
@@ -101,7 +103,9 @@ async def test_refresh_rotates_and_old_refresh_token_is_revoked(api):
     first = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert first.status_code == 200
     new = first.json()
-    assert (await api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {new['access_token']}"})).status_code == 200
+    assert (
+        await api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {new['access_token']}"})
+    ).status_code == 200
     reuse = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert reuse.status_code == 401
     assert "already used" in reuse.json()["detail"]

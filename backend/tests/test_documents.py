@@ -126,8 +126,7 @@ async def test_encrypted_pdf_is_422(api):
 
 @pytest.mark.parametrize(
     ("name", "content", "message"),
-    [("empty.txt", b"   \n\n ", "no text"), ("latin.txt", b"caf\xe9 au lait", "not valid UTF-8"),
-     ("blank.pdf", None, "no text")],
+    [("empty.txt", b"   \n\n ", "no text"), ("latin.txt", b"caf\xe9 au lait", "not valid UTF-8"), ("blank.pdf", None, "no text")],
 )
 async def test_unusable_text_is_422(api, name, content, message):
     headers = await api.signup()

@@ -24,13 +24,17 @@ async def test_generate_with_topic_cites_sources(api):
     headers = await api.signup()
     garden, bees = await _docs(api, headers)
     response = await api.client.post(
-        GEN, json={"document_ids": [garden["id"], bees["id"]], "topic": "tomato pollination", "tone": "friendly", "length": "short"},
+        GEN,
+        json={"document_ids": [garden["id"], bees["id"]], "topic": "tomato pollination", "tone": "friendly", "length": "short"},
         headers=headers,
     )
     assert response.status_code == 201, response.text
     draft = response.json()
     assert draft["title"] == "Tomato Pollination" and draft["status"] == "draft"
-    assert draft["sources"] == [{"document_id": garden["id"], "filename": "garden.md"}, {"document_id": bees["id"], "filename": "bees.txt"}]
+    assert draft["sources"] == [
+        {"document_id": garden["id"], "filename": "garden.md"},
+        {"document_id": bees["id"], "filename": "bees.txt"},
+    ]
     content = draft["content"]
     assert content.startswith("# Tomato Pollination\n")
     assert "Curious about tomato pollination?" in content
@@ -64,9 +68,13 @@ async def test_length_controls_the_amount_of_text(api, length):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"document_ids": []}, "document_ids"), ({"document_ids": ["a"] * 21}, "document_ids"),
-     ({"document_ids": ["a"], "tone": "angry"}, "tone"), ({"document_ids": ["a"], "length": "epic"}, "length"),
-     ({}, "document_ids")],
+    [
+        ({"document_ids": []}, "document_ids"),
+        ({"document_ids": ["a"] * 21}, "document_ids"),
+        ({"document_ids": ["a"], "tone": "angry"}, "tone"),
+        ({"document_ids": ["a"], "length": "epic"}, "length"),
+        ({}, "document_ids"),
+    ],
 )
 async def test_generate_rejects_bad_input(api, body, field):
     headers = await api.signup()
@@ -142,5 +150,7 @@ async def test_generation_rate_limit(make_api):
     api = await make_api(rate_limit_generate_requests=2)
     headers = await api.signup()
     garden = await api.upload(headers, "g.md", GARDEN.encode())
-    statuses = [(await api.client.post(GEN, json={"document_ids": [garden["id"]]}, headers=headers)).status_code for _ in range(3)]
+    statuses = [
+        (await api.client.post(GEN, json={"document_ids": [garden["id"]]}, headers=headers)).status_code for _ in range(3)
+    ]
     assert statuses == [201, 201, 429]

@@ -26,7 +26,11 @@ class StubLLM:
 
 
 def completion(text: str) -> dict[str, object]:
-    return {"id": "cmpl-1", "object": "chat.completion", "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+    return {
+        "id": "cmpl-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+    }
 
 
 @pytest.fixture
@@ -36,8 +40,9 @@ def stub() -> Iterator[tuple[StubLLM, str]]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server API)
             length = int(self.headers["Content-Length"])
-            llm.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                 "body": json.loads(self.rfile.read(length))})
+            llm.requests.append(
+                {"path": self.path, "auth": self.headers.get("Authorization"), "body": json.loads(self.rfile.read(length))}
+            )
             status, body, delay = llm.script[min(len(llm.requests), len(llm.script)) - 1]
             time.sleep(delay)
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -64,11 +69,17 @@ def stub() -> Iterator[tuple[StubLLM, str]]:
 
 async def _setup(make_api, url, **overrides):
     api = await make_api(
-        generation_provider="openai", openai_base_url=url, openai_api_key="sk-test-key",
-        openai_model="test-model", openai_backoff_seconds=0.01, **overrides,
+        generation_provider="openai",
+        openai_base_url=url,
+        openai_api_key="sk-test-key",
+        openai_model="test-model",
+        openai_backoff_seconds=0.01,
+        **overrides,
     )
     headers = await api.signup()
-    document = await api.upload(headers, "notes.md", b"Rust ownership prevents data races. Borrowing rules are checked at compile time.")
+    document = await api.upload(
+        headers, "notes.md", b"Rust ownership prevents data races. Borrowing rules are checked at compile time."
+    )
     return api, headers, document
 
 
@@ -76,7 +87,11 @@ async def test_generates_a_draft_from_the_completion(make_api, stub):
     llm, url = stub
     llm.reply(200, completion("# Fearless Rust\n\n## Ownership\n\nRust ownership prevents data races [1]."))
     api, headers, document = await _setup(make_api, url)
-    response = await api.client.post("/api/v1/drafts/generate", json={"document_ids": [document["id"]], "topic": "ownership", "tone": "casual"}, headers=headers)
+    response = await api.client.post(
+        "/api/v1/drafts/generate",
+        json={"document_ids": [document["id"]], "topic": "ownership", "tone": "casual"},
+        headers=headers,
+    )
     assert response.status_code == 201, response.text
     draft = response.json()
     assert draft["title"] == "Fearless Rust" and "Rust ownership prevents data races [1]." in draft["content"]
@@ -92,7 +107,11 @@ async def test_untitled_completion_gets_the_topic_as_title(make_api, stub):
     llm, url = stub
     llm.reply(200, completion("Some text without a heading."))
     api, headers, document = await _setup(make_api, url)
-    draft = (await api.client.post("/api/v1/drafts/generate", json={"document_ids": [document["id"]], "topic": "borrow checker"}, headers=headers)).json()
+    draft = (
+        await api.client.post(
+            "/api/v1/drafts/generate", json={"document_ids": [document["id"]], "topic": "borrow checker"}, headers=headers
+        )
+    ).json()
     assert draft["title"] == "Borrow Checker" and draft["content"].startswith("# Borrow Checker\n\nSome text")
 
 

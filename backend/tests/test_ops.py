@@ -37,7 +37,9 @@ async def test_redis_down_gives_503_naming_redis(make_api, redis_url, tmp_path):
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable: redis" and body["checks"]["redis"].startswith("unavailable")
-    register = await api.client.post("/api/v1/auth/register", json={"email": "a@example.com", "password": "longenough", "full_name": "A"})
+    register = await api.client.post(
+        "/api/v1/auth/register", json={"email": "a@example.com", "password": "longenough", "full_name": "A"}
+    )
     assert register.status_code == 503 and register.json() == {"detail": "redis is unavailable, retry later"}
     metrics = (await api.client.get("/metrics")).text
     assert 'dependency_errors_total{dependency="redis"}' in metrics

@@ -17,9 +17,7 @@ BACKEND = Path(__file__).resolve().parents[1]
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "JWT_", "REDIS_", "MAX_", "OTEL_"))}
-    return subprocess.run(
-        [sys.executable, *args], cwd=BACKEND, env={**clean, **env}, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([sys.executable, *args], cwd=BACKEND, env={**clean, **env}, capture_output=True, text=True, timeout=60)
 
 
 def test_production_refuses_default_secret():
@@ -37,9 +35,13 @@ def test_development_accepts_default_secret():
 
 @pytest.mark.parametrize(
     ("values", "variable"),
-    [({"redis_url": "http://x"}, "REDIS_URL"), ({"elasticsearch_url": "es:9200"}, "ELASTICSEARCH_URL"),
-     ({"max_upload_bytes": 10}, "MAX_UPLOAD_BYTES"), ({"generation_provider": "magic"}, "GENERATION_PROVIDER"),
-     ({"openai_base_url": "ftp://x"}, "OPENAI_BASE_URL")],
+    [
+        ({"redis_url": "http://x"}, "REDIS_URL"),
+        ({"elasticsearch_url": "es:9200"}, "ELASTICSEARCH_URL"),
+        ({"max_upload_bytes": 10}, "MAX_UPLOAD_BYTES"),
+        ({"generation_provider": "magic"}, "GENERATION_PROVIDER"),
+        ({"openai_base_url": "ftp://x"}, "OPENAI_BASE_URL"),
+    ],
 )
 def test_errors_name_the_variable(values, variable):
     with pytest.raises(ValidationError) as info:

@@ -55,14 +55,34 @@ async def test_without_a_server_handler_sigterm_exits():
 
 def test_uvicorn_turns_unready_on_sigterm_and_exits_cleanly(tmp_path):
     port = free_port()
-    env = {**os.environ, "APP_ENV": "test", "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
-           "SHUTDOWN_DELAY_SECONDS": "2", "LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+        "SHUTDOWN_DELAY_SECONDS": "2",
+        "LOG_LEVEL": "INFO",
+    }
     env.pop("REDIS_URL", None)
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port),
-         "--timeout-graceful-shutdown", "10", "--no-access-log"],
-        cwd=BACKEND, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--timeout-graceful-shutdown",
+            "10",
+            "--no-access-log",
+        ],
+        cwd=BACKEND,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

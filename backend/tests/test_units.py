@@ -15,7 +15,12 @@ from app.text import chunk_text, keywords, render_snippet, safe_filename, split_
 def test_split_sentences_handles_markdown_structure():
     text = "# Title\n\n- First item is here. Second sentence!\n1. Numbered point\n\nNew paragraph? Yes."
     assert split_sentences(text) == [
-        "Title", "First item is here.", "Second sentence!", "Numbered point", "New paragraph?", "Yes.",
+        "Title",
+        "First item is here.",
+        "Second sentence!",
+        "Numbered point",
+        "New paragraph?",
+        "Yes.",
     ]
 
 

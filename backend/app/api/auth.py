@@ -8,11 +8,24 @@ from app.api.deps import CurrentUser, Paging, State, auth_rate_limit
 from app.logs import audit
 from app.models import ApiKey, User
 from app.schemas import (
-    ApiKeyCreated, ApiKeyIn, ApiKeyOut, DocumentWithText, DraftOut, LoginIn, Page, RefreshIn,
-    RegisterIn, TokenOut, UserExport, UserOut,
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    LoginIn,
+    Page,
+    RefreshIn,
+    RegisterIn,
+    TokenOut,
+    UserExport,
+    UserOut,
 )
 from app.security import (
-    InvalidTokenError, create_token, decode_token, hash_password, new_api_key, verify_password,
+    InvalidTokenError,
+    create_token,
+    decode_token,
+    hash_password,
+    new_api_key,
+    verify_password,
 )
 from app.storage.base import EmailTakenError
 
@@ -75,9 +88,7 @@ async def me(user: CurrentUser) -> User:
 async def export_me(user: CurrentUser, state: State) -> UserExport:
     store = state.backends.store
     keys = await _all(store.list_api_keys, user.id)
-    documents = [
-        await store.get_document(user.id, document.id) for document in await _all(store.list_documents, user.id)
-    ]
+    documents = [await store.get_document(user.id, document.id) for document in await _all(store.list_documents, user.id)]
     drafts = await _all(store.list_drafts, user.id)
     audit("privacy.export", user_id=user.id)
     return UserExport.model_validate(

@@ -45,9 +45,7 @@ async def current_user(request: Request, state: State) -> User:
         user_id = record.user_id
     elif authorization.lower().startswith("bearer "):
         try:
-            claims = decode_token(
-                authorization[7:].strip(), state.settings.jwt_secret.get_secret_value(), "access"
-            )
+            claims = decode_token(authorization[7:].strip(), state.settings.jwt_secret.get_secret_value(), "access")
         except InvalidTokenError as error:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error), _UNAUTHORIZED) from error
         user_id = claims.user_id
@@ -72,9 +70,7 @@ class Pagination:
     offset: int
 
 
-async def pagination(
-    limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0)] = 0
-) -> Pagination:
+async def pagination(limit: Annotated[int, Query(ge=1, le=100)] = 20, offset: Annotated[int, Query(ge=0)] = 0) -> Pagination:
     return Pagination(limit, offset)
 
 

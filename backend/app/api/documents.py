@@ -9,7 +9,12 @@ from app.api.deps import CurrentUser, Paging, State
 from app.models import Chunk, Document
 from app.schemas import DocumentOut, DocumentWithText, Page, SearchIn, SearchOut
 from app.text import (
-    UnreadableDocumentError, UnsupportedTypeError, chunk_text, detect_type, extract_text, safe_filename,
+    UnreadableDocumentError,
+    UnsupportedTypeError,
+    chunk_text,
+    detect_type,
+    extract_text,
+    safe_filename,
 )
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -40,8 +45,12 @@ async def upload_document(file: UploadFile, user: CurrentUser, state: State) -> 
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{filename}: {error}") from error
     pieces = chunk_text(text, settings.chunk_size_chars)
     document = Document(
-        user_id=user.id, filename=filename, content_type=content_type, size_bytes=len(data),
-        chunk_count=len(pieces), text=text,
+        user_id=user.id,
+        filename=filename,
+        content_type=content_type,
+        size_bytes=len(data),
+        chunk_count=len(pieces),
+        text=text,
     )
     await state.backends.store.create_document(document)
     chunks = [Chunk(document_id=document.id, filename=filename, chunk_index=i, text=t) for i, t in enumerate(pieces)]

@@ -46,7 +46,12 @@ async def generate_draft(body: GenerateIn, user: CurrentUser, state: State) -> D
 
     now = utcnow()
     draft = Draft(
-        user_id=user.id, created_at=now, updated_at=now, title=generated.title[:300], content=generated.content, tags=generated.tags,
+        user_id=user.id,
+        created_at=now,
+        updated_at=now,
+        title=generated.title[:300],
+        content=generated.content,
+        tags=generated.tags,
         sources=[Source(document_id=s.document_id, filename=s.filename) for s in sources],
     )
     await store.create_draft(draft)

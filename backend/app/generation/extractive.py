@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from app.generation.base import GeneratedDraft, GenerationRequest, Length, Tone
+from app.generation.base import GeneratedDraft, GenerationRequest, Tone
 from app.text import keywords, split_sentences, tokens
 
 SENTENCES = {"short": 5, "medium": 10, "long": 18}
@@ -31,8 +31,10 @@ class ExtractiveProvider:
         corpus = " ".join(source.text for source in request.sources)
         top_words = keywords(corpus, 12)
         subject = (request.topic or "").strip() or ", ".join(top_words[:3]) or "these documents"
-        title = request.topic.strip().title() if request.topic and request.topic.strip() else (
-            "Notes on " + " and ".join(word.capitalize() for word in top_words[:2]) if top_words else "Notes"
+        title = (
+            request.topic.strip().title()
+            if request.topic and request.topic.strip()
+            else ("Notes on " + " and ".join(word.capitalize() for word in top_words[:2]) if top_words else "Notes")
         )
         picked = self._pick_sentences(request, top_words, SENTENCES[request.length])
         sections = self._sections(picked, SECTIONS[request.length])
@@ -47,15 +49,11 @@ class ExtractiveProvider:
         return GeneratedDraft(title=title, content="\n".join(lines) + "\n", tags=tags)
 
     @staticmethod
-    def _pick_sentences(
-        request: GenerationRequest, top_words: list[str], count: int
-    ) -> list[tuple[int, str]]:
+    def _pick_sentences(request: GenerationRequest, top_words: list[str], count: int) -> list[tuple[int, str]]:
         weights = Counter({word: len(top_words) - rank for rank, word in enumerate(top_words)})
         topic_terms = set(tokens(request.topic or ""))
         candidates: list[tuple[float, int, int, str]] = []  # (-score, order, source, sentence)
-        passages = request.passages or [
-            (n, source.text) for n, source in enumerate(request.sources, start=1)
-        ]
+        passages = request.passages or [(n, source.text) for n, source in enumerate(request.sources, start=1)]
         seen: set[str] = set()
         for order, (number, passage) in enumerate(passages):
             for sentence in split_sentences(passage):

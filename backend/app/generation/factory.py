@@ -10,7 +10,11 @@ def make_provider(settings: Settings) -> GenerationProvider:
     if settings.generation_provider == "openai":
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         return OpenAIProvider(
-            settings.openai_base_url, key, settings.openai_model, settings.openai_timeout_seconds,
-            settings.openai_max_retries, settings.openai_backoff_seconds,
+            settings.openai_base_url,
+            key,
+            settings.openai_model,
+            settings.openai_timeout_seconds,
+            settings.openai_max_retries,
+            settings.openai_backoff_seconds,
         )
     return ExtractiveProvider()

@@ -20,12 +20,20 @@ class OpenAIProvider:
     name = "openai"
 
     def __init__(
-        self, base_url: str, api_key: str | None, model: str, timeout: float, max_retries: int,
-        backoff: float, transport: httpx.AsyncBaseTransport | None = None,
+        self,
+        base_url: str,
+        api_key: str | None,
+        model: str,
+        timeout: float,
+        max_retries: int,
+        backoff: float,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/", headers=headers, transport=transport,
+            base_url=base_url.rstrip("/") + "/",
+            headers=headers,
+            transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         )
         self._model = model

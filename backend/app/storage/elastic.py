@@ -38,9 +38,7 @@ class ElasticSearchIndex:
 
     async def ensure_index(self) -> None:
         if not await self.client.indices.exists(index=self.index):
-            await self.client.indices.create(
-                index=self.index, mappings=MAPPINGS, settings={"number_of_replicas": 0}
-            )
+            await self.client.indices.create(index=self.index, mappings=MAPPINGS, settings={"number_of_replicas": 0})
 
     async def ping(self) -> None:
         await self.client.cluster.health(index=self.index)
@@ -59,9 +57,7 @@ class ElasticSearchIndex:
         )
         await async_bulk(self.client, actions, refresh="wait_for")
 
-    async def search(
-        self, user_id: str, query: str, k: int, document_ids: list[str] | None = None
-    ) -> list[SearchHit]:
+    async def search(self, user_id: str, query: str, k: int, document_ids: list[str] | None = None) -> list[SearchHit]:
         filters: list[dict[str, object]] = [{"term": {"user_id": user_id}}]
         if document_ids:
             filters.append({"terms": {"document_id": document_ids}})
@@ -81,9 +77,12 @@ class ElasticSearchIndex:
             fragment = (hit.get("highlight", {}).get("text") or [source["text"][:240]])[0]
             hits.append(
                 SearchHit(
-                    document_id=source["document_id"], filename=source["filename"],
-                    chunk_index=source["chunk_index"], score=round(float(hit["_score"]), 6),
-                    snippet=render_snippet(fragment, _MARK_OPEN, _MARK_CLOSE), text=source["text"],
+                    document_id=source["document_id"],
+                    filename=source["filename"],
+                    chunk_index=source["chunk_index"],
+                    score=round(float(hit["_score"]), 6),
+                    snippet=render_snippet(fragment, _MARK_OPEN, _MARK_CLOSE),
+                    text=source["text"],
                 )
             )
         return hits

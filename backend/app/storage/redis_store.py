@@ -152,9 +152,7 @@ class RedisMetadataStore:
         raws = await self.redis.mget([self._k(kind, i) for i in ids])
         return [model.model_validate_json(raw) for raw in raws if raw]
 
-    async def _page(
-        self, model: type[M], kind: str, user_id: str, index: str, limit: int, offset: int
-    ) -> tuple[list[M], int]:
+    async def _page(self, model: type[M], kind: str, user_id: str, index: str, limit: int, offset: int) -> tuple[list[M], int]:
         index_key = self._k("user", user_id, index)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zcard(index_key)
@@ -166,7 +164,7 @@ class RedisMetadataStore:
         self, model: type[M], kind: str, user_id: str, index: str, item_id: str, extra: tuple[str, ...] = ()
     ) -> bool:
         item = await self._get(model, self._k(kind, item_id))
-        if item is None or getattr(item, "user_id") != user_id:
+        if item is None or item.user_id != user_id:
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._k(kind, item_id), *(self._k(e, item_id) for e in extra))

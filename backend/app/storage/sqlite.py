@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from app.models import utcnow, ApiKey, Chunk, Document, Draft, SearchHit, Source, User
+from app.models import ApiKey, Chunk, Document, Draft, SearchHit, Source, User, utcnow
 from app.storage.base import EmailTakenError
 from app.text import render_snippet
 
@@ -127,12 +127,8 @@ class SqliteMetadataStore:
         return await self._delete("api_keys", user_id, key_id)
 
     async def revoke_token(self, jti: str, expires_at: datetime) -> bool:
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO revoked_tokens VALUES (?, ?)", (jti, _ts(expires_at))
-        )
-        await self._db.execute(
-            "DELETE FROM revoked_tokens WHERE expires_at < ?", (_ts(utcnow()),)
-        )
+        cursor = await self._db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?, ?)", (jti, _ts(expires_at)))
+        await self._db.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (_ts(utcnow()),))
         await self._db.commit()
         return cursor.rowcount == 1
 
@@ -141,8 +137,14 @@ class SqliteMetadataStore:
         await self._db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                document.id, document.user_id, document.filename, document.content_type,
-                document.size_bytes, document.chunk_count, _ts(document.created_at), document.text,
+                document.id,
+                document.user_id,
+                document.filename,
+                document.content_type,
+                document.size_bytes,
+                document.chunk_count,
+                _ts(document.created_at),
+                document.text,
             ),
         )
         await self._db.commit()
@@ -152,27 +154,21 @@ class SqliteMetadataStore:
         return await self._page(Document, "documents", user_id, limit, offset, columns)
 
     async def get_document(self, user_id: str, document_id: str) -> Document | None:
-        return await self._one(
-            Document, "SELECT * FROM documents WHERE id = ? AND user_id = ?", document_id, user_id
-        )
+        return await self._one(Document, "SELECT * FROM documents WHERE id = ? AND user_id = ?", document_id, user_id)
 
     async def delete_document(self, user_id: str, document_id: str) -> bool:
         return await self._delete("documents", user_id, document_id)
 
     # drafts
     async def create_draft(self, draft: Draft) -> None:
-        await self._db.execute(
-            "INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._draft_row(draft)
-        )
+        await self._db.execute("INSERT INTO drafts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._draft_row(draft))
         await self._db.commit()
 
     async def list_drafts(self, user_id: str, limit: int, offset: int) -> tuple[list[Draft], int]:
         return await self._page(Draft, "drafts", user_id, limit, offset)
 
     async def get_draft(self, user_id: str, draft_id: str) -> Draft | None:
-        return await self._one(
-            Draft, "SELECT * FROM drafts WHERE id = ? AND user_id = ?", draft_id, user_id
-        )
+        return await self._one(Draft, "SELECT * FROM drafts WHERE id = ? AND user_id = ?", draft_id, user_id)
 
     async def update_draft(self, draft: Draft) -> None:
         row = self._draft_row(draft)
@@ -190,9 +186,15 @@ class SqliteMetadataStore:
     @staticmethod
     def _draft_row(draft: Draft) -> tuple[object, ...]:
         return (
-            draft.id, draft.user_id, draft.title, draft.content,
-            json.dumps([source.model_dump() for source in draft.sources]), json.dumps(draft.tags),
-            draft.status, _ts(draft.created_at), _ts(draft.updated_at),
+            draft.id,
+            draft.user_id,
+            draft.title,
+            draft.content,
+            json.dumps([source.model_dump() for source in draft.sources]),
+            json.dumps(draft.tags),
+            draft.status,
+            _ts(draft.created_at),
+            _ts(draft.updated_at),
         )
 
     @staticmethod
@@ -226,9 +228,7 @@ class SqliteMetadataStore:
         return [self._build(model, {k: row[k] for k in row.keys() if k != "_total"}) for row in rows], total
 
     async def _delete(self, table: str, user_id: str, item_id: str) -> bool:
-        cursor = await self._db.execute(
-            f"DELETE FROM {table} WHERE id = ? AND user_id = ?", (item_id, user_id)
-        )
+        cursor = await self._db.execute(f"DELETE FROM {table} WHERE id = ? AND user_id = ?", (item_id, user_id))
         await self._db.commit()
         return cursor.rowcount == 1
 
@@ -265,15 +265,12 @@ class SqliteSearchIndex:
 
     async def index_chunks(self, user_id: str, chunks: list[Chunk]) -> None:
         await self._db.executemany(
-            "INSERT INTO chunks (text, user_id, document_id, filename, chunk_index) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO chunks (text, user_id, document_id, filename, chunk_index) VALUES (?, ?, ?, ?, ?)",
             [(c.text, user_id, c.document_id, c.filename, c.chunk_index) for c in chunks],
         )
         await self._db.commit()
 
-    async def search(
-        self, user_id: str, query: str, k: int, document_ids: list[str] | None = None
-    ) -> list[SearchHit]:
+    async def search(self, user_id: str, query: str, k: int, document_ids: list[str] | None = None) -> list[SearchHit]:
         match = fts_query(query)
         if match is None:
             return []
@@ -291,17 +288,18 @@ class SqliteSearchIndex:
         rows = await self._db.execute_fetchall(sql, params)
         return [
             SearchHit(
-                document_id=row["document_id"], filename=row["filename"],
-                chunk_index=int(row["chunk_index"]), score=round(-row["rank"], 6),
-                snippet=render_snippet(row["snip"], _MARK_OPEN, _MARK_CLOSE), text=row["text"],
+                document_id=row["document_id"],
+                filename=row["filename"],
+                chunk_index=int(row["chunk_index"]),
+                score=round(-row["rank"], 6),
+                snippet=render_snippet(row["snip"], _MARK_OPEN, _MARK_CLOSE),
+                text=row["text"],
             )
             for row in rows
         ]
 
     async def delete_document(self, user_id: str, document_id: str) -> None:
-        await self._db.execute(
-            "DELETE FROM chunks WHERE document_id = ? AND user_id = ?", (document_id, user_id)
-        )
+        await self._db.execute("DELETE FROM chunks WHERE document_id = ? AND user_id = ?", (document_id, user_id))
         await self._db.commit()
 
     async def delete_user(self, user_id: str) -> None:
