@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +169,60 @@ async def make_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 @pytest.fixture
 async def api(make_api: ApiFactory) -> Api:
     return await make_api()
+
+
+class StubLLM:
+    """Stand-in for a SaaS OpenAI-compatible Chat Completions endpoint (which tests cannot
+    call): a real local HTTP server answering from a script of (status, body, delay)."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, object, float]] = []  # (status, body, delay) per call; last repeats
+        self.requests: list[dict[str, object]] = []
+
+    def reply(self, status: int = 200, body: object = None, delay: float = 0.0) -> None:
+        self.script.append((status, body, delay))
+
+
+def completion(text: str) -> dict[str, object]:
+    return {
+        "id": "cmpl-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+    }
+
+
+@pytest.fixture
+def stub() -> Iterator[tuple[StubLLM, str]]:
+    llm = StubLLM()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            length = int(self.headers["Content-Length"])
+            llm.requests.append(
+                {"path": self.path, "auth": self.headers.get("Authorization"), "body": json.loads(self.rfile.read(length))}
+            )
+            status, body, delay = llm.script[min(len(llm.requests), len(llm.script)) - 1]
+            time.sleep(delay)
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):  # client gave up (timeout test)
+                pass
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield llm, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
 
 
 def make_pdf(text_lines: list[str]) -> bytes:
