@@ -4,5 +4,5 @@ FROM ${BASE}
 ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv python-is-python3 ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc/* /usr/share/man/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /usr/share/doc/* /usr/share/man/*
 CMD ["python3"]

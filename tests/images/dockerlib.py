@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,13 +43,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_get(url: str, timeout: float = 5, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+def http_get(url: str, timeout: float = 5, headers: dict[str, str] | None = None) -> tuple[int, bytes, Message]:
+    """GET -> (status, body, headers); headers are looked up case-insensitively."""
     req = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.read(), dict(resp.headers)
+            return resp.status, resp.read(), resp.headers
     except urllib.error.HTTPError as err:
-        return err.code, err.read(), dict(err.headers)
+        return err.code, err.read(), err.headers
 
 
 def http_json(method: str, url: str, body: object | None = None, token: str | None = None,

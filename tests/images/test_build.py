@@ -67,3 +67,25 @@ def test_runtime_has_no_compilers_or_caches(build_image, app: str) -> None:
 def test_runtime_user_is_not_root(build_image, app: str) -> None:
     out = docker("run", "--rm", "--entrypoint", "id", build_image(app, "runtime")).stdout
     assert out.startswith("uid=10001"), out
+
+
+def test_layer_scanner_detects_leaks(tmp_path) -> None:
+    """The scanner itself: an image that does leak the canary, a compiler and a cache is caught."""
+    import io
+    import tarfile
+
+    blob = io.BytesIO()
+    with tarfile.open(fileobj=blob, mode="w") as tar:
+        for name, data in {"etc/ssl/leaked-ca.pem": b"cert\n" + CA_CANARY, "usr/bin/gcc": b"\x7fELF",
+                           "root/.cache/pip/http/x": b"cached", "run/secrets/ca": b"x"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    tag = "blog-creator-test/leaky:scanner-selftest"
+    docker("import", "-", tag, input=blob.getvalue().decode("latin-1"))
+    try:
+        scan = scan_image(tag, [CA_CANARY])
+        assert any(f.endswith("etc/ssl/leaked-ca.pem") for f in scan.files_with_marker)
+        assert {why for _, why in scan.forbidden()} == {"compiler", "pip/uv cache", "BuildKit secret file"}
+    finally:
+        docker("rmi", "-f", tag, check=False)

@@ -38,8 +38,10 @@ def test_compose_file_validates_and_wires_healthchecks() -> None:
     assert services["backend"]["build"]["dockerfile"].endswith("dockerfiles/backend.Dockerfile")
     assert services["frontend"]["build"]["dockerfile"].endswith("dockerfiles/frontend.Dockerfile")
     assert "--appendonly" in services["redis"]["command"]
-    assert any(str(v).endswith(":/data") or (isinstance(v, dict) and v.get("target") == "/data")
-               for v in services["redis"]["volumes"])
+    def targets(svc: dict) -> set[str]:  # v1 prints "src:dst:mode" strings, v2 prints mappings
+        return {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in svc.get("volumes", [])}
+    assert "/data" in targets(services["redis"]), "redis AOF must live on a named volume"
+    assert "/var/lib/blog-creator" in targets(services["backend"])
     es_env = services["elasticsearch"]["environment"]
     assert es_env["discovery.type"] == "single-node" and "-Xmx" in es_env["ES_JAVA_OPTS"]
 
