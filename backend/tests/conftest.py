@@ -64,9 +64,13 @@ def fast_password_hashing() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A real redis-server on a free port for the whole session."""
+    """A real redis-server on a free port for the whole session (or TEST_REDIS_URL's server,
+    e.g. a Redis service bound by the CI pipeline; its database is flushed by the tests)."""
     if os.environ.get("SKIP_REDIS_TESTS") == "1":
         pytest.skip("SKIP_REDIS_TESTS=1: Redis-backed tests explicitly disabled")
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
     binary = shutil.which(REDIS_SERVER) or shutil.which("redis-server")
     if binary is None:
         pytest.fail(
@@ -98,7 +102,12 @@ def redis_url() -> Iterator[str]:
 
 
 def _settings_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path, **overrides: Any) -> Settings:
+    # Explicit values for everything backend-related, and no .env file: the developer's or the
+    # CI container's environment must not silently move the "sqlite" run onto another store.
     values: dict[str, Any] = {
+        "_env_file": None,
+        "redis_url": None,
+        "elasticsearch_url": None,
         "app_env": "test",
         "jwt_secret": "test-secret-" + "x" * 32,
         "database_path": str(tmp_path / "blog.sqlite3"),
@@ -150,19 +159,22 @@ ApiFactory = Callable[..., Any]
 @pytest.fixture(params=BACKENDS)
 async def make_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ApiFactory]:
     """Factory: `await make_api(**settings_overrides)` → Api on this test's backend."""
-    managers: list[tuple[LifespanManager, httpx.AsyncClient]] = []
+    managers: list[tuple[LifespanManager, httpx.AsyncClient, FastAPI]] = []
 
     async def factory(**overrides: Any) -> Api:
         app = create_app(_settings_for(request.param, request, tmp_path, **overrides))
         manager = LifespanManager(app, startup_timeout=30)
         await manager.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver")
-        managers.append((manager, client))
+        managers.append((manager, client, app))
         return Api(app, client)
 
     yield factory
-    for manager, client in reversed(managers):
+    for manager, client, app in reversed(managers):
         await client.aclose()
+        index = app.state.app_state.backends.index
+        if index.name == "elasticsearch":  # per-test index: remove it from the real server
+            await index.client.indices.delete(index=index.index, ignore_unavailable=True)
         await manager.__aexit__(None, None, None)
 
 

@@ -22,14 +22,15 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_production_refuses_default_secret():
     with pytest.raises(ValidationError) as info:
-        Settings(app_env="production")
+        Settings(app_env="production", jwt_secret=DEFAULT_JWT_SECRET)
     assert "JWT_SECRET" in describe_error(info.value)
     with pytest.raises(ValidationError):
         Settings(app_env="production", jwt_secret="short")
     assert Settings(app_env="production", jwt_secret="x" * 32).app_env == "production"
 
 
-def test_development_accepts_default_secret():
+def test_development_accepts_default_secret(monkeypatch):
+    monkeypatch.delenv("JWT_SECRET", raising=False)
     assert Settings(app_env="development").jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
 
 
@@ -45,7 +46,7 @@ def test_development_accepts_default_secret():
 )
 def test_errors_name_the_variable(values, variable):
     with pytest.raises(ValidationError) as info:
-        Settings(**values)
+        Settings(_env_file=None, **values)
     message = describe_error(info.value)
     assert message.startswith("configuration error: invalid setting " + variable)
 

@@ -39,7 +39,11 @@ async def test_spans_are_exported_to_the_otlp_endpoint(monkeypatch, tmp_path):
     try:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
         monkeypatch.setenv("OTEL_SERVICE_NAME", "blog-test")
-        app = create_app(Settings(app_env="test", database_path=str(tmp_path / "db.sqlite3")))
+        app = create_app(
+            Settings(
+                _env_file=None, app_env="test", database_path=str(tmp_path / "db.sqlite3"), redis_url=None, elasticsearch_url=None
+            )
+        )
         async with LifespanManager(app) as manager:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
                 response = await client.post(
