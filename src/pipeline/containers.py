@@ -82,8 +82,14 @@ def helm_toolbox(config: PipelineConfig, source: dagger.Directory) -> dagger.Con
     )
 
 
-def trivy(config: PipelineConfig, ca: dagger.File | None) -> dagger.Container:
-    """Trivy with its vulnerability DB in a cache volume (downloaded once, then reused)."""
+def trivy(
+    config: PipelineConfig, ca: dagger.File | None, scan_day: str = "", refresh_db: str = ""
+) -> dagger.Container:
+    """Trivy with its vulnerability DB in a cache volume (downloaded once, then reused).
+
+    `scan_day` keeps Dagger from reusing yesterday's results for an unchanged image;
+    `refresh_db` (a unique value) deletes the cached DB so a fresh one is downloaded.
+    """
     ctr = (
         dag.container()
         .from_(config.tools.trivy)
@@ -93,7 +99,16 @@ def trivy(config: PipelineConfig, ca: dagger.File | None) -> dagger.Container:
     )
     if config.scan.trivy_db_repository:
         ctr = ctr.with_env_variable("TRIVY_DB_REPOSITORY", config.scan.trivy_db_repository)
-    return with_ca(ctr, ca)
+    ctr = with_ca(ctr, ca)
+    if scan_day:
+        ctr = ctr.with_env_variable("PIPELINE_SCAN_DAY", scan_day)
+    if refresh_db:
+        ctr = (
+            ctr.with_env_variable("PIPELINE_DB_REFRESH", refresh_db)
+            .with_exec(["trivy", "clean", "--vuln-db"])
+            .with_exec(["trivy", "image", "--download-db-only"])
+        )
+    return ctr
 
 
 def redis_service(config: PipelineConfig) -> dagger.Service:

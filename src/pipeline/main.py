@@ -173,6 +173,19 @@ class Pipeline:
     @function
     async def scan(
         self,
+        images: Annotated[
+            list[str] | None,
+            Doc("Scan these published images (<repo>@sha256:...) instead of building them"),
+        ] = None,
+        refresh_db: Annotated[
+            bool, Doc("Download a fresh vulnerability DB instead of using the cached one")
+        ] = False,
+        registry_username: Annotated[
+            str, Doc("User name to pull --images from a private registry")
+        ] = "",
+        registry_password: Annotated[
+            dagger.Secret | None, Doc("Password or token to pull --images, e.g. env://TOKEN")
+        ] = None,
         fail_on_error: Annotated[
             bool, Doc("Fail on a policy violation; --fail-on-error=false returns the reports")
         ] = True,
@@ -185,7 +198,11 @@ class Pipeline:
         from pipeline import stages
 
         ctx = await self._ctx()
-        reports_dir, result = await stages.scan(ctx, await stages.images(ctx))
+        if images:
+            imgs = stages.published_images(ctx, images, registry_username, registry_password)
+        else:
+            imgs = await stages.images(ctx)
+        reports_dir, result = await stages.scan(ctx, imgs, refresh_db)
         return stages.finish("scan", reports_dir, [result], fail_on_error)
 
     @function
@@ -332,6 +349,44 @@ class Pipeline:
             .with_exposed_port(frontend_port)
             .as_service(use_entrypoint=True)
         )
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def load_test(
+        self,
+        url: Annotated[str, Doc("Base URL to load, e.g. https://staging.example.com")],
+        token: Annotated[
+            dagger.Secret | None, Doc("Bearer token sent with every request, e.g. env://TOKEN")
+        ] = None,
+        paths: Annotated[
+            list[str] | None, Doc("URL paths to request (default / and the frontend health path)")
+        ] = None,
+        users: Annotated[int, Doc("Concurrent simulated users")] = 20,
+        spawn_rate: Annotated[int, Doc("Users started per second")] = 5,
+        duration: Annotated[str, Doc("How long to run, e.g. 30s, 2m")] = "1m",
+        max_error_rate: Annotated[float, Doc("Highest accepted share of failed requests")] = 0.01,
+        max_p95_ms: Annotated[float, Doc("Highest accepted 95th percentile latency (ms)")] = 1000,
+        fail_on_error: Annotated[
+            bool, Doc("Fail when a limit is exceeded; --fail-on-error=false returns the report")
+        ] = True,
+    ) -> dagger.Directory:
+        """Load test a deployed environment with Locust; returns load-test.md/.json, CSV and
+        HTML statistics: `load-test --url https://staging... export --path load-test`.
+        """
+        from pipeline import stages
+        from pipeline.loadtest import LoadSettings
+
+        ctx = await self._ctx()
+        settings = LoadSettings(
+            url=url,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration=duration,
+            paths=tuple(paths or ["/", ctx.config.apps.frontend.health_path]),
+            max_error_rate=max_error_rate,
+            max_p95_ms=max_p95_ms,
+        )
+        reports_dir, result = await stages.load_test(ctx, settings, token)
+        return stages.finish("load test", reports_dir, [result], fail_on_error)
 
     # ---- deploy functions (issue 7: deploy, promote, abort, rollback, status, diff) ------
 

@@ -20,6 +20,15 @@ from dagger import dag
 from pipeline import containers as c
 from pipeline.config import APP_NAMES, PipelineConfig
 from pipeline.lint import LintStep, lint_steps
+from pipeline.loadtest import (
+    CSV_PREFIX,
+    LOCUST_VERSION,
+    LOCUSTFILE,
+    TOKEN_PATH,
+    LoadSettings,
+    LoadTestError,
+    judge,
+)
 from pipeline.plans import (
     BuildInputs,
     ImagePlan,
@@ -208,10 +217,14 @@ OUT = "/out"
 
 
 def _scan_jobs(
-    ctx: Ctx, imgs: dict[str, dagger.Container]
+    ctx: Ctx, imgs: dict[str, dagger.Container], refresh_db: bool = False
 ) -> dict[str, tuple[str, dagger.Container, list[str]]]:
     """stem -> (source label, container, trivy args writing OUT/<stem>.json)."""
-    base = c.trivy(ctx.config, ctx.ca).with_exec(["mkdir", "-p", OUT])
+    now = dt.datetime.now(dt.UTC)
+    refresh = now.isoformat() if refresh_db else ""
+    base = c.trivy(ctx.config, ctx.ca, now.date().isoformat(), refresh).with_exec(
+        ["mkdir", "-p", OUT]
+    )
     json_out = ["--format", "json", "--exit-code", "0", "--output"]
     jobs: dict[str, tuple[str, dagger.Container, list[str]]] = {}
     for app, img in imgs.items():
@@ -243,8 +256,10 @@ def _scan_jobs(
     return jobs
 
 
-async def scan(ctx: Ctx, imgs: dict[str, dagger.Container]) -> tuple[dagger.Directory, StepResult]:
-    jobs = _scan_jobs(ctx, imgs)
+async def scan(
+    ctx: Ctx, imgs: dict[str, dagger.Container], refresh_db: bool = False
+) -> tuple[dagger.Directory, StepResult]:
+    jobs = _scan_jobs(ctx, imgs, refresh_db)
 
     async def one(stem: str) -> tuple[list[Finding], dagger.Directory]:
         label, ctr, args = jobs[stem]
@@ -284,6 +299,55 @@ async def scan(ctx: Ctx, imgs: dict[str, dagger.Container]) -> tuple[dagger.Dire
     ).with_new_file("policy.json", json.dumps(result.to_dict(), indent=2))
     detail = "" if result.passed else failure_message(result)
     return reports, StepResult(name, result.passed, detail)
+
+
+def published_images(
+    ctx: Ctx, refs: list[str], username: str, password: dagger.Secret | None
+) -> dict[str, dagger.Container]:
+    """Containers of already published images (by digest), e.g. what is deployed."""
+    by_app = refs_by_app(ctx.config, refs)
+    out: dict[str, dagger.Container] = {}
+    for app, ref in by_app.items():
+        ctr = dag.container()
+        if password is not None:
+            ctr = ctr.with_registry_auth(ctx.config.registry.host, username, password)
+        out[app] = ctr.from_(ref)
+    return out
+
+
+# ---- load test -------------------------------------------------------------------------
+
+
+async def load_test(
+    ctx: Ctx, settings: LoadSettings, token: dagger.Secret | None
+) -> tuple[dagger.Directory, StepResult]:
+    settings.validate()
+    ctr = (
+        c.with_ca(
+            dag.container().from_(python_tool_image(ctx.config, ctx.inputs.python_image)), ctx.ca
+        )
+        .with_mounted_cache(c.PIP_CACHE, dag.cache_volume("pipeline-pip"))
+        .with_exec(["pip", "install", "--disable-pip-version-check", f"locust=={LOCUST_VERSION}"])
+        .with_new_file("/load/locustfile.py", LOCUSTFILE)
+        .with_env_variable("LOAD_PATHS", ",".join(settings.paths))
+        .with_env_variable("PIPELINE_RUN_AT", dt.datetime.now(dt.UTC).isoformat())  # never reuse
+        .with_exec(["mkdir", "-p", "/out"])
+    )
+    if token is not None:
+        ctr = ctr.with_mounted_secret(TOKEN_PATH, token)
+    name = f"load test ({settings.url})"
+    try:
+        ran = await c.run(ctr, settings.command())
+        stats = await ran.container.file(f"{CSV_PREFIX}_stats.csv").contents()
+        verdict = judge(stats, settings)
+    except (dagger.DaggerError, LoadTestError) as e:
+        return dag.directory(), StepResult(name, False, _error_text(e))
+    out = (
+        ran.container.directory("/out")
+        .with_new_file("load-test.md", verdict.to_markdown(settings))
+        .with_new_file("load-test.json", verdict.to_json())
+    )
+    return out, StepResult(name, verdict.passed, "; ".join(verdict.reasons))
 
 
 # ---- sbom ------------------------------------------------------------------------------

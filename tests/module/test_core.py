@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from pipeline import smoke
 from pipeline.config import AllowlistEntry, ScanPolicy, load_config
 from pipeline.lint import lint_steps
+from pipeline.loadtest import LOCUSTFILE, LoadSettings, LoadTestError, judge
 from pipeline.plans import (
     BuildInputs,
     PlanError,
@@ -303,6 +304,64 @@ def test_lint_steps_cover_every_tool_and_environment_values() -> None:
         assert any(c.startswith(tool) for c in commands), tool
     helm = [c for c in commands if c.startswith("helm lint")]
     assert len(helm) == len({e.values_file for e in CONFIG.environments.values()})
+
+
+# ---- load test verdict --------------------------------------------------------------
+
+STATS = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+    "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"
+    "GET,/,200,4,30,35,5,900,1000,20.0,0.4,30,32,35,40,50,120,200,300,900,900,900\n"
+    "GET,/api/health,200,0,10,11,2,50,10,20.0,0.0,10,10,11,12,14,20,30,40,50,50,50\n"
+    ",Aggregated,400,4,20,23,2,900,505,40.0,0.4,20,22,25,30,40,90,150,250,900,900,900\n"
+)
+
+
+def _settings(**overrides: object) -> LoadSettings:
+    base: dict[str, object] = {
+        "url": "https://s.example.com", "users": 5, "spawn_rate": 5, "duration": "30s",
+        "paths": ("/",), "max_error_rate": 0.05, "max_p95_ms": 500.0,
+    }  # fmt: skip
+    base.update(overrides)
+    return LoadSettings(**base)  # type: ignore[arg-type]
+
+
+def test_load_verdict_within_and_over_limits() -> None:
+    ok = judge(STATS, _settings())
+    assert ok.passed and ok.total.requests == 400 and len(ok.endpoints) == 2
+    bad = judge(STATS, _settings(max_error_rate=0.001, max_p95_ms=50.0))
+    assert not bad.passed
+    assert bad.reasons == ["error rate 1.00% is above 0.10%", "p95 90 ms is above 50 ms"]
+    assert "| /api/health | 200 | 0 |" in bad.to_markdown(_settings())
+
+
+def test_load_verdict_refuses_missing_stats_and_no_traffic() -> None:
+    with pytest.raises(LoadTestError, match="Locust's CSV format"):
+        judge("", _settings())
+    empty = STATS.splitlines()[0] + "\n,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n"
+    assert judge(empty, _settings()).reasons == ["no request was made: is the URL reachable?"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"url": "ftp://x"}, r"http\(s\) URL"),
+        ({"users": 0}, "--users"),
+        ({"spawn_rate": 50}, "--spawn-rate"),
+        ({"duration": "10 minutes"}, "--duration"),
+        ({"paths": ("api",)}, "--paths"),
+        ({"max_error_rate": 2.0}, "--max-error-rate"),
+    ],
+)
+def test_load_settings_refuse_bad_arguments(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(LoadTestError, match=message):
+        _settings(**overrides).validate()
+
+
+def test_locustfile_is_valid_python() -> None:
+    compile(LOCUSTFILE, "locustfile.py", "exec")
+    assert "/run/secrets/load-token" in LOCUSTFILE
 
 
 # ---- smoke checker against a real HTTP server ----------------------------------------

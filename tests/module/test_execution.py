@@ -281,6 +281,71 @@ def test_scan_allowlist_accepts_until_expiry_then_fails() -> None:
     assert "CVE-2099-0001" in message and "expired" in message
 
 
+def test_scan_of_published_images_pulls_by_digest_with_a_fresh_db() -> None:
+    refs = [f"{REPO}/backend@{DIGEST}", f"{REPO}/frontend@{DIGEST}"]
+    inputs = {
+        "images": refs,
+        "refresh_db": True,
+        "registry_username": "bot",
+        "registry_password": PASSWORD_ID,
+    }
+    _, engine = run("scan", inputs)
+    assert engine.calls("dockerBuild") == []  # nothing is built
+    pulled = {c.args["address"] for c in engine.calls("from")}
+    assert set(refs) <= pulled
+    for call in engine.calls("from"):
+        if call.args["address"] in refs:
+            auth = call.nearest("withRegistryAuth")
+            assert auth is not None and auth.args["secret"] == PASSWORD_ID
+    execs = [c.args["args"] for c in engine.calls("withExec")]
+    assert ["trivy", "clean", "--vuln-db"] in execs
+    assert ["trivy", "image", "--download-db-only"] in execs
+    envs = {c.args["name"] for c in engine.calls("withEnvVariable")}
+    assert {"PIPELINE_SCAN_DAY", "PIPELINE_DB_REFRESH"} <= envs
+    assert_no_plaintext_secrets(engine)
+
+
+def test_scan_refuses_foreign_or_tagged_images() -> None:
+    message, _ = run_error("scan", {"images": [f"{REPO}/backend:latest"]})
+    assert "not addressed by digest" in message
+
+
+# ---- load test ----------------------------------------------------------------------
+
+LOCUST_STATS = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,"
+    "50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"
+    "GET,/,100,0,20,25,5,90,1000,10.0,0.0,20,22,25,30,40,60,80,90,90,90,90\n"
+    ",Aggregated,100,0,20,25,5,90,1000,10.0,0.0,20,22,25,30,40,60,80,90,90,90,90\n"
+)
+
+
+def test_load_test_runs_locust_with_the_token_as_a_mounted_secret() -> None:
+    inputs = {"url": "https://staging.example.com", "token": h.secret_id("smoke"), "users": 10}
+    _, engine = run("load_test", inputs, files={"/out/load_stats.csv": LOCUST_STATS})
+    (locust,) = {
+        tuple(c.args["args"]) for c in engine.calls("withExec") if c.args["args"][0] == "locust"
+    }
+    assert "-H" in locust and locust[locust.index("-H") + 1] == "https://staging.example.com"
+    assert locust[locust.index("-u") + 1] == "10"
+    mounts = {c.args["path"]: c.args["source"] for c in engine.calls("withMountedSecret")}
+    assert mounts == {"/run/secrets/load-token": h.secret_id("smoke")}
+    envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
+    assert envs["LOAD_PATHS"] == "/,/api/health"
+    assert "PASSED" in new_file(engine, "load-test.md")
+    assert_no_plaintext_secrets(engine)
+
+
+def test_load_test_fails_over_the_latency_limit_and_refuses_bad_input() -> None:
+    inputs = {"url": "https://staging.example.com", "max_p95_ms": 50}
+    message, _ = run_error("load_test", inputs, files={"/out/load_stats.csv": LOCUST_STATS})
+    assert "p95 60 ms is above 50 ms" in message
+    message, engine = run_error("load_test", {"url": "staging", "duration": "forever"})
+    assert "must be an http(s) URL" in message
+    assert not [c for c in engine.calls("withExec") if c.args["args"][0] == "locust"]
+
+
 # ---- sbom ---------------------------------------------------------------------------
 
 

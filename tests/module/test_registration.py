@@ -22,7 +22,13 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
     "build": [],
     "lint": [],
     "test": [("fail_on_error", bool, "true")],
-    "scan": [("fail_on_error", bool, "true")],
+    "scan": [
+        ("images", list[str] | None, "null"),
+        ("refresh_db", bool, "false"),
+        ("registry_username", str, '""'),
+        ("registry_password", OPTIONAL_SECRET, "null"),
+        ("fail_on_error", bool, "true"),
+    ],
     "sbom": [],
     "push": [("registry_username", str, None), ("registry_password", dagger.Secret, None)],
     "sign": [
@@ -43,6 +49,17 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
         ("oidc_token", OPTIONAL_SECRET, "null"),
     ],
     "serve": [("jwt_secret", OPTIONAL_SECRET, "null")],
+    "load_test": [
+        ("url", str, None),
+        ("token", OPTIONAL_SECRET, "null"),
+        ("paths", list[str] | None, "null"),
+        ("users", int, "20"),
+        ("spawn_rate", int, "5"),
+        ("duration", str, '"1m"'),
+        ("max_error_rate", float, "0.01"),
+        ("max_p95_ms", float, "1000"),
+        ("fail_on_error", bool, "true"),
+    ],
 }
 RETURNS = {
     "build": "Images",
@@ -55,8 +72,9 @@ RETURNS = {
     "ci": dagger.Directory,
     "release": dagger.Directory,
     "serve": dagger.Service,
+    "load_test": dagger.Directory,
 }
-SIDE_EFFECTS = {"push", "sign", "release"}
+SIDE_EFFECTS = {"push", "sign", "release", "load_test"}
 # Functions the deploy issue adds to the same object (owned by the deploy suite).
 DEPLOY_FUNCTIONS = {"deploy", "promote", "abort", "rollback", "status", "diff"}
 
