@@ -13,6 +13,14 @@ from app.storage.base import EmailTakenError
 
 M = TypeVar("M", bound=BaseModel)
 
+_CREATE_USER = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+    redis.call('SET', KEYS[2], ARGV[2])
+    return 1
+end
+return 0
+"""
+
 
 class RedisMetadataStore:
     """Keys: user:{id}, email:{email} -> id, apikey:{id}, apikeyhash:{hash} -> id,
@@ -36,9 +44,12 @@ class RedisMetadataStore:
 
     # users
     async def create_user(self, user: User) -> None:
-        if not await self.redis.set(self._k("email", user.email), user.id, nx=True):
+        # One atomic step: claim the e-mail and write the user, or do nothing.
+        created = await self.redis.eval(
+            _CREATE_USER, 2, self._k("email", user.email), self._k("user", user.id), user.id, user.model_dump_json()
+        )
+        if not created:
             raise EmailTakenError(user.email)
-        await self.redis.set(self._k("user", user.id), user.model_dump_json())
 
     async def get_user(self, user_id: str) -> User | None:
         return await self._get(User, self._k("user", user_id))
