@@ -85,7 +85,11 @@ async def get_document(document_id: str, user: CurrentUser, state: State) -> Doc
 
 @router.delete("/{document_id}", status_code=204)
 async def delete_document(document_id: str, user: CurrentUser, state: State) -> Response:
-    if not await state.backends.store.delete_document(user.id, document_id):
+    store, index = state.backends.store, state.backends.index
+    if await store.get_document(user.id, document_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
-    await state.backends.index.delete_document(user.id, document_id)
+    # Index first: if that fails the document still exists and the DELETE can be retried,
+    # instead of leaving searchable chunks of a deleted document behind.
+    await index.delete_document(user.id, document_id)
+    await store.delete_document(user.id, document_id)
     return Response(status_code=204)
