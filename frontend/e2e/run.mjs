@@ -91,7 +91,7 @@ async function main() {
     frontend = startProcess("frontend", process.execPath, [join(FRONTEND, ".next/standalone/server.js")], {
       cwd: join(FRONTEND, ".next/standalone"),
       logFile: join(REPORTS, "frontend.log"),
-      env: { ...cleanEnv, NODE_ENV: "production", PORT: String(frontendPort), HOSTNAME: "127.0.0.1", API_URL: backendUrl, NEXT_TELEMETRY_DISABLED: "1" },
+      env: { ...cleanEnv, NODE_ENV: "production", PORT: String(frontendPort), HOSTNAME: "127.0.0.1", API_URL: backendUrl, NEXT_TELEMETRY_DISABLED: "1", MAX_REQUEST_BYTES: String(1024 * 1024) },
     });
     await Promise.all([waitForHttp(`${backendUrl}/healthz`, backend, 90_000), waitForHttp(`${baseUrl}/api/health`, frontend, 60_000)]);
 
@@ -174,7 +174,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   });
 
   await step("register (with validation errors shown) ", async () => {
-    await page.goto("/register");
+    await gotoReady(page, "/register");
     await page.getByLabel("Full name").fill(user.name);
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password").fill("short");
@@ -184,7 +184,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await page.getByRole("button", { name: "Create account" }).click();
     await page.waitForURL(/\/login\?registered=1$/);
     // A second registration with the same email shows the backend's readable reason.
-    await page.goto("/register");
+    await gotoReady(page, "/register");
     await page.getByLabel("Full name").fill(user.name);
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password").fill(user.password);
@@ -196,7 +196,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   });
 
   await step("login sets httpOnly SameSite=Lax cookies and opens the dashboard", async () => {
-    await page.goto("/login");
+    await gotoReady(page, "/login");
     await page.getByLabel("Email").fill(user.email);
     await page.getByLabel("Password").fill("wrong password");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -218,7 +218,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   });
 
   await step("upload a .md (file picker) and a .pdf (drag and drop) with per-file errors", async () => {
-    await page.goto("/documents");
+    await gotoReady(page, "/documents");
     const markdown = "# Deployment notes\n\nCanary rollouts shift a small share of traffic to the new version first.\n\nBlue-green deployments keep two environments and switch traffic at once.\n";
     await page.locator("#file-input").setInputFiles({ name: "deployment-notes.md", mimeType: "text/markdown", buffer: Buffer.from(markdown) });
     await page.locator('li[data-status="done"]', { hasText: "deployment-notes.md" }).waitFor();
@@ -230,6 +230,9 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     ]);
     await page.locator('li[data-status="done"]', { hasText: "rollback-guide.pdf" }).waitFor();
     await page.locator('li[data-status="error"]', { hasText: "picture.png: unsupported file type" }).waitFor();
+    // Over the proxy's MAX_REQUEST_BYTES (1 MiB here): refused with a readable per-file error.
+    await page.locator("#file-input").setInputFiles({ name: "huge.txt", mimeType: "text/plain", buffer: Buffer.alloc(1536 * 1024, "a") });
+    await page.locator('li[data-status="error"]', { hasText: "huge.txt: The request is too large" }).waitFor();
     const broken = page.locator('li[data-status="error"]', { hasText: "broken.pdf" });
     await broken.waitFor();
     assert.match(await broken.innerText(), /broken\.pdf: .{5,}/);
@@ -280,6 +283,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
 
   await step("reload shows the saved edit", async () => {
     await page.reload();
+    await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
     assert.equal(await page.getByLabel("Title").inputValue(), editedTitle);
     assert.ok((await page.getByLabel("Markdown").inputValue()).includes(addedLine));
     await page.getByTestId("preview").getByText(addedLine).waitFor();
@@ -310,7 +314,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   });
 
   await step("create an API key (shown once), use it, revoke it", async () => {
-    await page.goto("/settings");
+    await gotoReady(page, "/settings");
     await page.getByLabel("Key name").fill("e2e-script");
     await page.getByRole("button", { name: "Create key" }).click();
     const key = (await page.getByTestId("new-key").locator("code").innerText()).trim();
@@ -337,7 +341,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   });
 
   await step("logout clears the session", async () => {
-    await page.goto("/dashboard");
+    await gotoReady(page, "/dashboard");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/login$/);
     const names = (await context.cookies()).map((c) => c.name);
@@ -350,6 +354,12 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     assert.deepEqual(pageProblems, []);
   });
   await context.close();
+}
+
+/** Navigates and waits until React has hydrated the page (so no early interaction is lost). */
+async function gotoReady(page, url) {
+  await page.goto(url);
+  await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
 }
 
 /** Fires a real drop event carrying files on the upload zone (what a user's drag and drop does). */

@@ -2,6 +2,7 @@
 
 import { useId, useRef, useState } from "react";
 import { errorMessage } from "@/lib/client-api";
+import { useHydrated } from "@/lib/use-hydrated";
 
 interface Props {
   label: string;
@@ -18,6 +19,7 @@ export default function ConfirmButton({ label, ariaLabel, title, message, confir
   const dialogRef = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   const [error, setError] = useState<string | null>(null);
 
   async function confirm() {
@@ -35,7 +37,7 @@ export default function ConfirmButton({ label, ariaLabel, title, message, confir
 
   return (
     <>
-      <button type="button" className="danger" aria-label={ariaLabel} onClick={() => dialogRef.current?.showModal()}>
+      <button type="button" className="danger" aria-label={ariaLabel} disabled={!hydrated} onClick={() => dialogRef.current?.showModal()}>
         {label}
       </button>
       <dialog ref={dialogRef} aria-labelledby={titleId}>

@@ -1,9 +1,11 @@
 "use client";
 
 import { useState } from "react";
+import { useHydrated } from "@/lib/use-hydrated";
 
 export default function LogoutButton() {
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   async function logout() {
     setBusy(true);
     try {
@@ -15,7 +17,7 @@ export default function LogoutButton() {
     }
   }
   return (
-    <button type="button" onClick={logout} disabled={busy}>
+    <button type="button" onClick={logout} disabled={busy || !hydrated}>
       {busy ? "Signing out…" : "Sign out"}
     </button>
   );

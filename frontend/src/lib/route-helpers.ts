@@ -51,3 +51,44 @@ export async function relayError(response: Response, requestId: string): Promise
 export function backendUnavailable(requestId: string): NextResponse {
   return jsonError(502, "The backend is unavailable. Please try again shortly.", requestId);
 }
+
+const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+/** MAX_REQUEST_BYTES: largest body the proxy buffers (keep it above the backend's MAX_UPLOAD_BYTES). */
+export function maxRequestBytes(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.MAX_REQUEST_BYTES?.trim();
+  if (!raw) return DEFAULT_MAX_REQUEST_BYTES;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1024) {
+    throw new Error(`MAX_REQUEST_BYTES=${JSON.stringify(raw)} is invalid: use a whole number of bytes, at least 1024`);
+  }
+  return value;
+}
+
+export class BodyTooLarge extends Error {}
+
+/** Reads a request body into memory, refusing (without reading on) once it passes `limit` bytes. */
+export async function readBodyLimited(body: ReadableStream<Uint8Array> | null, declaredLength: string | null, limit: number): Promise<ArrayBuffer> {
+  if (declaredLength !== null && Number(declaredLength) > limit) throw new BodyTooLarge();
+  if (!body) return new ArrayBuffer(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out.buffer;
+}

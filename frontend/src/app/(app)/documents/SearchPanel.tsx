@@ -4,6 +4,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { loadSchemas } from "@/lib/constants";
 import type { SearchResult } from "@/lib/types";
+import { useHydrated } from "@/lib/use-hydrated";
 import { parseSnippet } from "@/lib/snippet";
 
 export function Snippet({ html }: { html: string }) {
@@ -19,6 +20,7 @@ export default function SearchPanel() {
   const [results, setResults] = useState<SearchResult[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   // Fetch the validation schemas while the user types, not on the critical path.
   useEffect(() => void loadSchemas(), []);
 
@@ -45,12 +47,12 @@ export default function SearchPanel() {
   return (
     <section aria-labelledby="search-title" className="card">
       <h2 id="search-title">Search your documents</h2>
-      <form className="row" role="search" onSubmit={search}>
+      <form className="row" role="search" method="post" onSubmit={search}>
         <label htmlFor="search-query" className="sr-only">
           Search query
         </label>
         <input id="search-query" type="search" value={query} onChange={(event) => setQuery(event.target.value)} placeholder="e.g. kubernetes rollout" />
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" disabled={busy || !hydrated}>
           {busy ? "Searching…" : "Search"}
         </button>
       </form>

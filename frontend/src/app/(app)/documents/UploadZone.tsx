@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useRef, useState, type DragEvent } from "react";
 import { errorMessage, uploadWithProgress } from "@/lib/client-api";
 import { ALLOWED_EXTENSIONS, uploadProblem } from "@/lib/format";
+import { useHydrated } from "@/lib/use-hydrated";
 
 type UploadState = { key: string; name: string; progress: number; status: "uploading" | "done" | "error"; message?: string };
 
@@ -13,6 +14,7 @@ export default function UploadZone({ upload = uploadWithProgress }: { upload?: t
   const inputRef = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);
   const [uploads, setUploads] = useState<UploadState[]>([]);
+  const hydrated = useHydrated();
 
   const update = (key: string, patch: Partial<UploadState>) =>
     setUploads((current) => current.map((item) => (item.key === key ? { ...item, ...patch } : item)));
@@ -55,6 +57,7 @@ export default function UploadZone({ upload = uploadWithProgress }: { upload?: t
       <div
         className={dragging ? "dropzone active" : "dropzone"}
         data-testid="dropzone"
+        data-ready={hydrated ? "true" : undefined}
         onDragOver={(event) => {
           event.preventDefault();
           setDragging(true);
@@ -72,6 +75,7 @@ export default function UploadZone({ upload = uploadWithProgress }: { upload?: t
           className="sr-only"
           type="file"
           multiple
+          disabled={!hydrated}
           accept={ALLOWED_EXTENSIONS.join(",")}
           onChange={(event) => {
             const files = Array.from(event.currentTarget.files ?? []);

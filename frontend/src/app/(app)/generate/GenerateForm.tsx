@@ -5,12 +5,14 @@ import { useEffect, useState, type FormEvent } from "react";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { LENGTHS, TONES, fieldErrors, loadSchemas } from "@/lib/constants";
 import type { Draft } from "@/lib/types";
+import { useHydrated } from "@/lib/use-hydrated";
 
 export default function GenerateForm({ documents }: { documents: { id: string; filename: string }[] }) {
   const router = useRouter();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   // Fetch the validation schemas while the user types, not on the critical path.
   useEffect(() => void loadSchemas(), []);
 
@@ -42,7 +44,7 @@ export default function GenerateForm({ documents }: { documents: { id: string; f
   }
 
   return (
-    <form className="stack card" onSubmit={submit} noValidate aria-busy={busy}>
+    <form className="stack card" method="post" onSubmit={submit} noValidate aria-busy={busy}>
       {formError ? (
         <p role="alert" className="alert error">
           {formError}
@@ -91,7 +93,7 @@ export default function GenerateForm({ documents }: { documents: { id: string; f
           </select>
         </div>
       </div>
-      <button type="submit" className="primary" disabled={busy}>
+      <button type="submit" className="primary" disabled={busy || !hydrated}>
         {busy ? "Generating…" : "Generate draft"}
       </button>
       {busy ? (

@@ -8,6 +8,7 @@ import { apiFetch, errorMessage } from "@/lib/client-api";
 import { formatDate } from "@/lib/format";
 import { loadSchemas } from "@/lib/constants";
 import type { ApiKey, CreatedApiKey } from "@/lib/types";
+import { useHydrated } from "@/lib/use-hydrated";
 
 export default function ApiKeys({ keys }: { keys: ApiKey[] }) {
   const router = useRouter();
@@ -17,6 +18,7 @@ export default function ApiKeys({ keys }: { keys: ApiKey[] }) {
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [copied, setCopied] = useState(false);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   // Fetch the validation schemas while the user types, not on the critical path.
   useEffect(() => void loadSchemas(), []);
 
@@ -56,11 +58,11 @@ export default function ApiKeys({ keys }: { keys: ApiKey[] }) {
     <section className="card" aria-labelledby="keys-title">
       <h2 id="keys-title">API keys</h2>
       <p className="hint">Use a key with the X-API-Key header to call the API from scripts.</p>
-      <form className="row" onSubmit={create} noValidate>
+      <form className="row" method="post" onSubmit={create} noValidate>
         <div className="spacer">
           <TextField name="name" label="Key name" type="text" value={name} onChange={(event) => setName(event.target.value)} error={nameError} maxLength={100} />
         </div>
-        <button type="submit" className="primary" disabled={busy}>
+        <button type="submit" className="primary" disabled={busy || !hydrated}>
           {busy ? "Creating…" : "Create key"}
         </button>
       </form>

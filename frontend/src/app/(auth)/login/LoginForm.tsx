@@ -5,12 +5,14 @@ import { useEffect, useState, type FormEvent } from "react";
 import TextField from "@/components/TextField";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { safeNextPath } from "@/lib/safe-next";
+import { useHydrated } from "@/lib/use-hydrated";
 import { fieldErrors, loadSchemas } from "@/lib/constants";
 
 export default function LoginForm({ next, notice }: { next?: string; notice?: string }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   // Fetch the validation schemas while the user types, not on the critical path.
   useEffect(() => void loadSchemas(), []);
 
@@ -37,7 +39,7 @@ export default function LoginForm({ next, notice }: { next?: string; notice?: st
   }
 
   return (
-    <form className="stack card" onSubmit={submit} noValidate aria-labelledby="login-title">
+    <form className="stack card" method="post" onSubmit={submit} noValidate aria-labelledby="login-title">
       <h1 id="login-title">Sign in</h1>
       {notice ? <p className="alert info">{notice}</p> : null}
       {formError ? (
@@ -47,7 +49,7 @@ export default function LoginForm({ next, notice }: { next?: string; notice?: st
       ) : null}
       <TextField name="email" label="Email" type="email" autoComplete="email" required error={errors.email} />
       <TextField name="password" label="Password" type="password" autoComplete="current-password" required error={errors.password} />
-      <button type="submit" className="primary" disabled={busy}>
+      <button type="submit" className="primary" disabled={busy || !hydrated}>
         {busy ? "Signing in…" : "Sign in"}
       </button>
       <p>

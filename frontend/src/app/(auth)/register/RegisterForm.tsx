@@ -6,12 +6,14 @@ import { useEffect, useState, type FormEvent } from "react";
 import TextField from "@/components/TextField";
 import { apiFetch, errorMessage } from "@/lib/client-api";
 import { fieldErrors, loadSchemas } from "@/lib/constants";
+import { useHydrated } from "@/lib/use-hydrated";
 
 export default function RegisterForm() {
   const router = useRouter();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
   // Fetch the validation schemas while the user types, not on the critical path.
   useEffect(() => void loadSchemas(), []);
 
@@ -37,7 +39,7 @@ export default function RegisterForm() {
   }
 
   return (
-    <form className="stack card" onSubmit={submit} noValidate aria-labelledby="register-title">
+    <form className="stack card" method="post" onSubmit={submit} noValidate aria-labelledby="register-title">
       <h1 id="register-title">Create an account</h1>
       {formError ? (
         <p role="alert" className="alert error">
@@ -56,7 +58,7 @@ export default function RegisterForm() {
         hint="At least 8 characters."
         error={errors.password}
       />
-      <button type="submit" className="primary" disabled={busy}>
+      <button type="submit" className="primary" disabled={busy || !hydrated}>
         {busy ? "Creating account…" : "Create account"}
       </button>
       <p>

@@ -8,6 +8,7 @@ import { apiFetch, errorMessage } from "@/lib/client-api";
 import { createSaveQueue, isLatestFailure } from "@/lib/save-queue";
 import { DRAFT_STATUSES, fieldErrors, loadSchemas, parseTags } from "@/lib/constants";
 import type { Draft } from "@/lib/types";
+import { useHydrated } from "@/lib/use-hydrated";
 
 // The Markdown renderer and sanitiser load only on the editor page, after the form is usable.
 const MarkdownPreview = dynamic(() => import("./MarkdownPreview"), {
@@ -36,6 +37,7 @@ export default function DraftEditor({ initial, send = sendUpdate }: { initial: D
   const [phase, setPhase] = useState<"idle" | "saving" | "error">("idle");
   const [saveError, setSaveError] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const hydrated = useHydrated();
   const queue = useMemo(() => createSaveQueue((value: Editable) => send(initial.id, value)), [initial.id, send]);
 
   const current: Editable = { title, content, status, tags: parseTags(tagsText) };
@@ -91,6 +93,7 @@ export default function DraftEditor({ initial, send = sendUpdate }: { initial: D
   return (
     <form
       className="stack"
+      method="post"
       onKeyDown={onKeyDown}
       onSubmit={(event) => {
         event.preventDefault();
@@ -99,7 +102,7 @@ export default function DraftEditor({ initial, send = sendUpdate }: { initial: D
       aria-label="Edit draft"
     >
       <div className="row">
-        <button type="submit" className="primary" disabled={phase === "saving"}>
+        <button type="submit" className="primary" disabled={phase === "saving" || !hydrated}>
           Save
         </button>
         {phase === "error" ? (

@@ -2,7 +2,7 @@ import { NextResponse, type NextRequest } from "next/server";
 import { backendFetch, requestIdFrom } from "@/lib/backend";
 import { isAllowedBackendPath } from "@/lib/bff-paths";
 import { isFresh } from "@/lib/jwt";
-import { backendUnavailable, crossOriginProblem, jsonError } from "@/lib/route-helpers";
+import { BodyTooLarge, backendUnavailable, crossOriginProblem, jsonError, maxRequestBytes, readBodyLimited } from "@/lib/route-helpers";
 import type { TokenPair } from "@/lib/schemas";
 import { isHttpsRequest } from "@/lib/security-headers";
 import {
@@ -48,8 +48,17 @@ async function handle(request: NextRequest, context: Context): Promise<Response>
     return jsonError(401, "Your session has expired. Please sign in again.", requestId);
   }
 
-  // Buffered so the call can be replayed once after a refresh (uploads are bounded by the backend's limit).
-  const body = request.method === "GET" || request.method === "DELETE" ? null : await request.arrayBuffer();
+  // Buffered (with a cap) so the call can be replayed once after a refresh.
+  let body: ArrayBuffer | null = null;
+  if (request.method !== "GET" && request.method !== "DELETE") {
+    const limit = maxRequestBytes();
+    try {
+      body = await readBodyLimited(request.body, request.headers.get("content-length"), limit);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      return jsonError(413, `The request is too large (at most ${Math.floor(limit / (1024 * 1024))} MiB).`, requestId);
+    }
+  }
   const call = () =>
     backendFetch(path + request.nextUrl.search, {
       method: request.method,
