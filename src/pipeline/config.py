@@ -30,6 +30,7 @@ _IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-
 _REGISTRY_HOST = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]{1,5})?$")
 _IMAGE_REF = re.compile(r"^[^\s@]+(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
 _ENV_NAME = re.compile(rf"^{_DNS_LABEL}$")
+_STAGE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 class _Model(BaseModel):
@@ -388,10 +389,23 @@ def check_config(
     base = Path(root)
     for name in APP_NAMES:
         app = config.app(name)
-        if not (base / app.dockerfile).is_file():
+        dockerfile = base / app.dockerfile
+        if not dockerfile.is_file():
             problems.append(
                 Problem(file, f"apps.{name}.dockerfile", app.dockerfile, "file does not exist")
             )
+            continue
+        stages = set(_STAGE.findall(dockerfile.read_text(encoding="utf-8")))
+        for kind, target in app.targets.model_dump().items():
+            if target not in stages:
+                problems.append(
+                    Problem(
+                        file,
+                        f"apps.{name}.targets.{kind}",
+                        target,
+                        f"no such stage in {app.dockerfile}; stages: {', '.join(sorted(stages))}",
+                    )
+                )
     for name, env in config.environments.items():
         if not (base / env.values_file).is_file():
             problems.append(

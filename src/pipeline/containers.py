@@ -20,6 +20,7 @@ CA_PATH = "/etc/pipeline/ca.pem"
 # The whole repository minus what no step reads (the Ignore list of `source` already drops
 # dependencies and build outputs).
 PIP_CACHE = "/root/.cache/pip"
+MAX_SECRET_BYTES = 128_000  # Dagger's limit for setSecret plaintext
 
 
 async def build_ca_secret(ca: dagger.File | None) -> dagger.Secret | None:
@@ -30,7 +31,15 @@ async def build_ca_secret(ca: dagger.File | None) -> dagger.Secret | None:
     """
     if ca is None:
         return None
-    return dag.set_secret("ca", await ca.contents())
+    pem = await ca.contents()
+    if len(pem.encode()) > MAX_SECRET_BYTES:
+        raise ValueError(
+            f"--ca is {len(pem.encode())} bytes; pass only the proxy's CA certificate, not the "
+            f"whole system bundle (a Dagger secret holds at most {MAX_SECRET_BYTES} bytes)"
+        )
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise ValueError("--ca must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return dag.set_secret("ca", pem)
 
 
 def docker_build(

@@ -260,6 +260,13 @@ def test_layout_check_reports_missing_files(tmp_path: Path) -> None:
     assert any(p.file == "k8s/chart/Chart.yaml" for p in problems)
 
 
+def test_layout_check_finds_dockerfile_targets(tmp_path: Path) -> None:
+    config = parse_config(mutate("apps.backend.targets", {"test": "tests", "runtime": "runtime"}))
+    problems = check_config(config, ROOT, dt.date.today())
+    assert [(p.path, p.value) for p in problems] == [("apps.backend.targets.test", "tests")]
+    assert "stages:" in problems[0].message and "runtime" in problems[0].message
+
+
 def test_unknown_environment_lists_the_known_ones() -> None:
     config = parse_config(GOOD)
     with pytest.raises(ConfigError, match="choose one of: local, dev, staging, prod"):

@@ -137,6 +137,15 @@ def test_build_passes_base_image_overrides_and_proxy_ca_as_build_secret() -> Non
     assert {c.args["plaintext"] for c in ca} == {"-----BEGIN CERTIFICATE-----"}
 
 
+def test_build_refuses_a_ca_bundle_too_big_or_not_pem() -> None:
+    big = "-----BEGIN CERTIFICATE-----\n" + "A" * 130_000
+    message, engine = run_error("build", ca="ca-file-id", files={"ca-file-id": big})
+    assert "pass only the proxy's CA certificate" in message
+    assert engine.calls("setSecret") == [] and engine.calls("dockerBuild") == []
+    message, _ = run_error("build", ca="ca-file-id", files={"ca-file-id": "hello"})
+    assert "must be a PEM certificate" in message
+
+
 def test_build_without_overrides_keeps_dockerfile_pinned_base_images() -> None:
     _, engine = run("build")
     for call in engine.calls("dockerBuild"):
