@@ -21,6 +21,7 @@ from pathlib import Path
 
 DIGEST_REF = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
 APPS = ("backend", "frontend")
+MAX_MARKDOWN = 60_000  # characters of one extra Markdown report in the job summary
 
 
 class ReportError(Exception):
@@ -105,6 +106,17 @@ def summary_markdown(reports: Path) -> str:
     head = reports / "summary.md"
     if head.is_file():
         out.append(head.read_text(encoding="utf-8").rstrip() + "\n")
+    # Other top-level reports (findings.md of a scan, load-test.md, ...), each bounded so the
+    # job summary stays under GitHub's 1 MiB limit.
+    for extra in sorted(reports.glob("*.md")):
+        if extra.name != "summary.md":
+            text = extra.read_text(encoding="utf-8", errors="replace")
+            if len(text) > MAX_MARKDOWN:
+                text = (
+                    text[:MAX_MARKDOWN]
+                    + f"\n\n… truncated; the full `{extra.name}` is in the artifact.\n"
+                )
+            out.append(text.rstrip() + "\n")
     junit: list[JUnitTotals] = []
     coverage: list[tuple[str, float]] = []
     for path in sorted(reports.rglob("*")):
@@ -145,8 +157,6 @@ def summary_markdown(reports: Path) -> str:
             + ".",
             "",
         ]
-    else:
-        out += ["## Tests", "", "No JUnit report was found.", ""]
     if coverage:
         out += ["## Coverage", "", "| Report | Lines |", "|---|---:|"]
         out += [f"| `{name}` | {pct:.1f}% |" for name, pct in coverage]

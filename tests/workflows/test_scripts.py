@@ -93,6 +93,17 @@ def test_summary_shows_pipeline_tests_coverage_and_sarif(reports: Path) -> None:
     assert "| `scan/backend.sarif` | 2 | 2 | 0 |" in out  # a result without level is a warning
 
 
+def test_summary_includes_other_reports_bounded(tmp_path: Path) -> None:
+    (tmp_path / "summary.md").write_text("## load test: PASSED\n")
+    (tmp_path / "load-test.md").write_text("| Path | p95 |\n|---|---|\n| / | 120 ms |\n")
+    (tmp_path / "findings.md").write_text("x" * 70_000)
+    out = summary_tool("summary", str(tmp_path)).stdout
+    assert out.index("## load test: PASSED") < out.index("| / | 120 ms |")
+    assert "truncated; the full `findings.md` is in the artifact" in out
+    assert len(out) < 62_000
+    assert "## Tests" not in out  # no JUnit report, no empty section
+
+
 def test_summary_explains_missing_reports(tmp_path: Path) -> None:
     result = summary_tool("summary", str(tmp_path / "nowhere"))
     assert result.returncode == 0
