@@ -71,15 +71,6 @@ CMD ["sh", "-c", "exec python -m pytest -p no:cacheprovider --junitxml=\"$REPORT
 
 # Production image: the venv and the app only, non-root, read-only-root friendly.
 FROM python-base AS runtime
-ARG VCS_REF=unknown
-ARG VERSION=0.0.0-dev
-ARG BUILD_DATE=1970-01-01T00:00:00Z
-LABEL org.opencontainers.image.title="blog-creator-backend" \
-      org.opencontainers.image.description="Blog Creator Agent API (FastAPI)" \
-      org.opencontainers.image.source="https://github.com/blog-creator/blog-creator-agent" \
-      org.opencontainers.image.revision="${VCS_REF}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.created="${BUILD_DATE}"
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
  && mkdir -p /var/lib/blog-creator && chown 10001:10001 /var/lib/blog-creator
@@ -98,3 +89,14 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"]
 # --timeout-graceful-shutdown must stay below the orchestrator's grace period (k8s default 30 s).
 CMD ["sh", "-c", "exec uvicorn app.main:app --host 0.0.0.0 --port \"$PORT\" --proxy-headers --forwarded-allow-ips='*' --timeout-graceful-shutdown 20 --no-server-header"]
+
+# Labels last: a new revision/date changes only image metadata, never a cached layer.
+ARG VCS_REF=unknown
+ARG VERSION=0.0.0-dev
+ARG BUILD_DATE=1970-01-01T00:00:00Z
+LABEL org.opencontainers.image.title="blog-creator-backend" \
+      org.opencontainers.image.description="Blog Creator Agent API (FastAPI)" \
+      org.opencontainers.image.source="https://github.com/blog-creator/blog-creator-agent" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.created="${BUILD_DATE}"

@@ -50,15 +50,6 @@ CMD ["sh", "-c", "npm run -s typecheck && npm run -s lint && npm test -s -- --re
 
 # Production image: standalone server + static assets + public, non-root, read-only-root friendly.
 FROM node-base AS runtime
-ARG VCS_REF=unknown
-ARG VERSION=0.0.0-dev
-ARG BUILD_DATE=1970-01-01T00:00:00Z
-LABEL org.opencontainers.image.title="blog-creator-frontend" \
-      org.opencontainers.image.description="Blog Creator Agent web UI (Next.js)" \
-      org.opencontainers.image.source="https://github.com/blog-creator/blog-creator-agent" \
-      org.opencontainers.image.revision="${VCS_REF}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.created="${BUILD_DATE}"
 ENV NODE_ENV=production \
     HOSTNAME=0.0.0.0 \
     PORT=3000
@@ -71,3 +62,14 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/api/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "server.js"]
+
+# Labels last: a new revision/date changes only image metadata, never a cached layer.
+ARG VCS_REF=unknown
+ARG VERSION=0.0.0-dev
+ARG BUILD_DATE=1970-01-01T00:00:00Z
+LABEL org.opencontainers.image.title="blog-creator-frontend" \
+      org.opencontainers.image.description="Blog Creator Agent web UI (Next.js)" \
+      org.opencontainers.image.source="https://github.com/blog-creator/blog-creator-agent" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.created="${BUILD_DATE}"
