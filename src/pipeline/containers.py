@@ -20,6 +20,7 @@ CA_PATH = "/etc/pipeline/ca.pem"
 # The whole repository minus what no step reads (the Ignore list of `source` already drops
 # dependencies and build outputs).
 PIP_CACHE = "/root/.cache/pip"
+UV_CACHE = "/root/.cache/uv"
 MAX_SECRET_BYTES = 128_000  # Dagger's limit for setSecret plaintext
 
 
@@ -74,10 +75,13 @@ def python_toolbox(
     return (
         with_ca(base, ca)
         .with_mounted_cache(PIP_CACHE, dag.cache_volume("pipeline-pip"))
+        .with_mounted_cache(UV_CACHE, dag.cache_volume("pipeline-uv"))
         .with_exec(["pip", "install", "--disable-pip-version-check", *PYTHON_TOOLS, *MODULE_DEPS])
+        # only the dependency list first, so this layer is reused until it changes
+        .with_file("/deps/backend/pyproject.toml", source.file("backend/pyproject.toml"))
+        .with_exec(["uv", "pip", "install", "--system", "-r", "/deps/backend/pyproject.toml"])
         .with_directory(SRC, source)
         .with_workdir(SRC)
-        .with_exec(["uv", "pip", "install", "--system", "-r", "backend/pyproject.toml"])
     )
 
 

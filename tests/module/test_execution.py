@@ -508,6 +508,7 @@ def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
         "npm run typecheck",
         "helm lint --strict k8s/chart",
         "trivy image",
+        "uv pip install --system -r /deps/backend/pyproject.toml",
     ):
         assert any(needle in e for e in execs), needle
     assert {c.args["target"] for c in engine.calls("dockerBuild")} == {"runtime", "test"}
