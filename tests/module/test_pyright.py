@@ -39,3 +39,19 @@ def test_pyright_strict_has_no_errors() -> None:
     assert errors == [], readable
     # strict mode really is on for these files (pyproject [tool.pyright])
     assert 'typeCheckingMode = "strict"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_ruff_reports_nothing_on_the_module_and_its_tests() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    assert ruff.exists() or shutil.which("ruff"), "ruff is not installed (tests/requirements.txt)"
+    exe = str(ruff) if ruff.exists() else "ruff"
+    paths = ["src/pipeline", "tests/module", "bench/module_import_time.py"]
+    done = subprocess.run(
+        [exe, "check", "--output-format", "concise", *paths],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
