@@ -13,7 +13,6 @@ of the Dagger module, as the SDK's own loader registers it.
 from __future__ import annotations
 
 import enum
-import os
 import re
 import shlex
 import sys
@@ -119,16 +118,15 @@ def _args_of(function: Any) -> dict[str, Arg]:
 
 
 def load_module() -> Any:
-    """The module as `dagger call` sees it: `dagger.mod.cli.load_module()`."""
-    os.environ.setdefault("DAGGER_MODULE", "pipeline")
-    os.environ.setdefault("DAGGER_MAIN_OBJECT", "Pipeline")
-    os.environ.setdefault("DAGGER_DEFAULT_PYTHON_PACKAGE", "pipeline")
-    src = str(REPO / "src")
-    if src not in sys.path:
-        sys.path.insert(0, src)
-    from dagger.mod.cli import load_module as sdk_load_module
+    """The module as `dagger call` sees it: `dagger.mod.cli.load_module()`, through the
+    module suite's harness (tests/module/dagger_harness.py), which sets the loader's
+    environment (DAGGER_MODULE, DAGGER_MAIN_OBJECT, DAGGER_DEFAULT_PYTHON_PACKAGE, src/)."""
+    harness_dir = str(REPO / "tests" / "module")
+    if harness_dir not in sys.path:
+        sys.path.insert(0, harness_dir)
+    import dagger_harness
 
-    return sdk_load_module()
+    return dagger_harness.load_pipeline_module()
 
 
 def module_surface(mod: Any, main: str = "Pipeline") -> Surface:
