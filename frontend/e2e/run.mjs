@@ -350,6 +350,33 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await page.waitForURL(/\/login\?next=%2Fdashboard$/);
   });
 
+  await step("delete account (after a data export) erases the user", async () => {
+    const other = { email: `e2e-delete-${Date.now()}@example.com`, password: "another long password" };
+    const registered = await fetch(`${baseUrl}/api/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ full_name: "To Delete", ...other }),
+    });
+    assert.equal(registered.status, 201);
+    await gotoReady(page, "/login");
+    await page.getByLabel("Email").fill(other.email);
+    await page.getByLabel("Password").fill(other.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/dashboard$/);
+    await gotoReady(page, "/settings");
+    const exported = await page.evaluate(async () => (await fetch("/api/bff/auth/me/export")).json());
+    assert.equal(exported.user.email, other.email);
+    await page.getByRole("button", { name: "Delete my account" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete everything" }).click();
+    await page.waitForURL(/\/register$/);
+    const login = await fetch(`${backendUrl}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(other),
+    });
+    assert.equal(login.status, 401, "the deleted user can no longer sign in");
+  });
+
   await step("no CSP violations or page errors", async () => {
     assert.deepEqual(pageProblems, []);
   });

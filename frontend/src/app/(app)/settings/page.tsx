@@ -3,6 +3,7 @@ import ErrorNotice from "@/components/ErrorNotice";
 import { serverGet } from "@/lib/server-api";
 import type { ApiKey, Page, User } from "@/lib/types";
 import ApiKeys from "./ApiKeys";
+import DeleteAccountButton from "./DeleteAccountButton";
 
 export const metadata: Metadata = { title: "Settings" };
 
@@ -17,9 +18,12 @@ export default async function SettingsPage() {
           <p>
             {me.data.full_name} · {me.data.email}
           </p>
-          <a href="/api/bff/auth/me/export" download="blog-creator-export.json">
-            Download all my data (JSON)
-          </a>
+          <div className="row">
+            <a className="button" href="/api/bff/auth/me/export" download="blog-creator-export.json">
+              Download all my data (JSON)
+            </a>
+            <DeleteAccountButton />
+          </div>
         </section>
       ) : (
         <ErrorNotice message={me.message} />
