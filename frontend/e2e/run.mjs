@@ -46,6 +46,7 @@ async function main() {
     return;
   }
   mkdirSync(REPORTS, { recursive: true });
+  rmSync(join(REPORTS, "failure.png"), { force: true }); // only a failure of this run leaves one
   // Static assets beside the standalone server (as Next's docs require); idempotent.
   const { execFileSync } = await import("node:child_process");
   execFileSync(process.execPath, ["scripts/copy-static.mjs"], { cwd: FRONTEND, stdio: "inherit" });
