@@ -37,7 +37,7 @@ def docker(*args: str, **kw) -> subprocess.CompletedProcess[str]:
 
 
 def image_exists(ref: str) -> bool:
-    return subprocess.run([DOCKER, "image", "inspect", ref], capture_output=True).returncode == 0
+    return subprocess.run([DOCKER, "image", "inspect", ref], capture_output=True, check=False).returncode == 0
 
 
 def pick_base(var: str, official: str, standin: str) -> str:

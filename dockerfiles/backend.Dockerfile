@@ -46,6 +46,7 @@ RUN --mount=type=secret,id=ca \
 # The runtime copy of the venv: debug symbols stripped from compiled extensions (uvloop alone
 # drops from ~16 MB to ~2 MB). binutils lives in this build-only stage, never in the runtime.
 FROM deps AS venv
+# hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
@@ -53,8 +54,11 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
  && find /opt/venv -name '*.so*' -type f -exec strip --strip-unneeded {} +
 
 # Tests: dev dependency group + sources + redis-server (the tests run a real one).
+# Build-only apt packages (binutils above, redis-server here) follow the base image's suite and
+# are not version-pinned: hence the DL3008 ignores.
 # `docker run --rm -v $PWD/reports:/reports <image>` writes junit.xml and coverage.xml.
 FROM deps AS test
+# hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \

@@ -8,14 +8,13 @@ import subprocess
 from pathlib import Path
 
 import yaml
-
 from dockerlib import DOCKER, REPO
 
 
 def compose_cli() -> list[str]:
     if os.environ.get("COMPOSE"):
         return os.environ["COMPOSE"].split()
-    if subprocess.run([DOCKER, "compose", "version"], capture_output=True).returncode == 0:
+    if subprocess.run([DOCKER, "compose", "version"], capture_output=True, check=False).returncode == 0:
         return [DOCKER, "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
@@ -27,7 +26,7 @@ def compose(files: list[Path], project: str, *args: str, env: dict[str, str] | N
     cmd = [*compose_cli(), "--project-directory", str(REPO), "-p", project]
     for f in files:
         cmd += ["-f", str(f)]
-    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO,
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
                           env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd + list(args))} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

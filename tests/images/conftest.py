@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,8 @@ REPORTS = Path(os.environ.get("REPORTS_DIR", REPO / "reports")) / "images"
 
 @pytest.fixture(scope="session", autouse=True)
 def docker_daemon() -> None:
-    proc = subprocess.run([DOCKER, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
+    proc = subprocess.run([DOCKER, "info", "--format", "{{.ServerVersion}}"],
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         pytest.fail(f"no Docker daemon answers ({DOCKER} info: {proc.stderr.strip()}); "
                     "run scripts/docker-setup.sh", pytrace=False)
@@ -74,7 +75,8 @@ def ca_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def vcs_ref() -> str:
-    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip() or "unknown"
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False)
+    return proc.stdout.strip() or "unknown"
 
 
 BuildFn = Callable[[str, str], str]
@@ -84,7 +86,7 @@ BuildFn = Callable[[str, str], str]
 def build_image(base_images: dict[str, str], ca_bundle: Path, vcs_ref: str, reports_dir: Path) -> BuildFn:
     """build_image("backend"|"frontend", target) -> tag; each (app, target) is built once."""
     built: dict[tuple[str, str], str] = {}
-    build_date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    build_date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def build(app: str, target: str) -> str:
         if (app, target) in built:

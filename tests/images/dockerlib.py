@@ -23,7 +23,7 @@ STANDIN_IMAGES = {"PYTHON_IMAGE": "local/python:3.13-slim", "NODE_IMAGE": "local
 def docker(*args: str, check: bool = True, timeout: float = 600, **kw) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DOCKER_BUILDKIT": "1", **kw.pop("env", {})}
     proc = subprocess.run(
-        [DOCKER, *args], capture_output=True, text=True, timeout=timeout, env=env, **kw
+        [DOCKER, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False, **kw
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -81,7 +81,7 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
             if result:
                 return result
             last = result
-        except Exception as exc:  # the service is still starting
+        except Exception as exc:  # noqa: BLE001 - any error means "not up yet"; reported on timeout
             last = exc
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")

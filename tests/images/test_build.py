@@ -4,7 +4,6 @@ healthcheck, and nothing from the build: no CA bundle or secret, no compilers, n
 from __future__ import annotations
 
 import pytest
-
 from conftest import CA_CANARY
 from dockerlib import docker
 from layers import image_config, scan_image
@@ -36,7 +35,7 @@ def test_runtime_metadata(build_image, vcs_ref: str, app: str) -> None:
     if app == "frontend":
         assert env["NODE_ENV"] == "production" and env["NEXT_TELEMETRY_DISABLED"] == "1"
         assert env["HOSTNAME"] == "0.0.0.0" and env["PORT"] == "3000"
-    for key, value in env.items():  # nothing secret-looking baked into the image
+    for key in env:  # nothing secret-looking baked into the image
         assert not any(w in key.upper() for w in ("SECRET", "PASSWORD", "TOKEN", "API_KEY")), key
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-
 from compose import compose, without_elasticsearch
 from dockerlib import REPO, docker, free_port, wait_until
 

@@ -17,9 +17,9 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import pytest
-
 from dockerlib import Container, docker, free_port, http_get, http_json, run_detached, wait_until
 from stack import start_backend
 
@@ -135,7 +135,7 @@ class Load:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         conn.close()
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Self:
         for t in self.threads:
             t.start()
         return self

@@ -9,7 +9,6 @@ import re
 import uuid
 
 import yaml
-
 from compose import compose
 from dockerlib import REPO, docker, http_get
 from stack import start_backend

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from dockerlib import Container, docker, http_get, wait_until
 from stack import start_backend, start_frontend
 
