@@ -31,11 +31,17 @@ class Kube:
     kubectl: str
     helm: str
 
-    def run(self, tool: str, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, tool: str, *args: str, stdin: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         exe = self.kubectl if tool == "kubectl" else self.helm
         return subprocess.run(
             [exe, "--kubeconfig", self.kubeconfig, *args],
-            input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def ok(self, tool: str, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
@@ -54,7 +60,13 @@ class Kube:
     def app_secret(self, namespace: str) -> None:
         """The Secret the chart references by name (values: secrets.existingSecret); test values only."""
         self.ok(
-            "kubectl", "-n", namespace, "create", "secret", "generic", "blog-creator-secrets",
+            "kubectl",
+            "-n",
+            namespace,
+            "create",
+            "secret",
+            "generic",
+            "blog-creator-secrets",
             "--from-literal=jwt-secret=cluster-test-only-not-a-real-secret-0123456789",
             "--from-literal=redis-url=redis://redis:6379/0",
         )

@@ -20,13 +20,24 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: helper modules
 sys.path.insert(0, str(Path(__file__).parents[1] / "k8s"))
 
-from cluster_support import SCRIPT, Kube  # noqa: E402
-from k8s_support import find_tool  # noqa: E402
+from cluster_support import SCRIPT, Kube
+from k8s_support import find_tool
 
 
 def _binaries_missing() -> str | None:
-    bin_dir = Path(subprocess.run([SCRIPT, "bin-dir"], capture_output=True, text=True, check=True).stdout.strip())
-    names = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok", "kwokctl"]
+    bin_dir = Path(
+        subprocess.run(
+            [SCRIPT, "bin-dir"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    names = [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "etcd",
+        "kwok",
+        "kwokctl",
+    ]
     missing = [n for n in names if not (bin_dir / n).is_file()]
     return f"{', '.join(missing)} missing in {bin_dir}" if missing else None
 
@@ -35,16 +46,22 @@ def _binaries_missing() -> str | None:
 def kube() -> Iterator[Kube]:
     missing = _binaries_missing()
     if missing:
-        reason = f"no Kubernetes control plane built ({missing}): run `scripts/k8s-cluster.sh build`"
+        reason = (
+            f"no Kubernetes control plane built ({missing}): run `scripts/k8s-cluster.sh build`"
+        )
         if os.environ.get("CLUSTER_TESTS") == "required":
             pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
         pytest.skip(reason)
     name = f"test-{uuid.uuid4().hex[:8]}"
-    started = subprocess.run([SCRIPT, "start", "--name", name], capture_output=True, text=True, timeout=180)
+    started = subprocess.run(
+        [SCRIPT, "start", "--name", name], check=False, capture_output=True, text=True, timeout=180
+    )
     if started.returncode != 0:
         pytest.fail(f"cluster did not start:\n{started.stderr[-3000:]}", pytrace=False)
     kubeconfig = started.stdout.strip().removeprefix("KUBECONFIG=")
     try:
         yield Kube(kubeconfig=kubeconfig, kubectl=find_tool("kubectl"), helm=find_tool("helm"))
     finally:
-        subprocess.run([SCRIPT, "stop", "--name", name], capture_output=True, timeout=120)
+        subprocess.run(
+            [SCRIPT, "stop", "--name", name], check=False, capture_output=True, timeout=120
+        )

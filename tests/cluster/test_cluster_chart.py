@@ -24,8 +24,21 @@ def crds(kube: Kube) -> None:
 
 
 def render(kube: Kube, env: str, namespace: str, *sets: str) -> str:
-    args = ["template", "blog", str(CHART), "--namespace", namespace, "-f", str(ENVIRONMENTS / f"{env}.yaml"), "--skip-tests"]
-    for item in (f"image.backend.digest={digest('b')}", f"image.frontend.digest={digest('f')}", *sets):
+    args = [
+        "template",
+        "blog",
+        str(CHART),
+        "--namespace",
+        namespace,
+        "-f",
+        str(ENVIRONMENTS / f"{env}.yaml"),
+        "--skip-tests",
+    ]
+    for item in (
+        f"image.backend.digest={digest('b')}",
+        f"image.frontend.digest={digest('f')}",
+        *sets,
+    ):
         args += ["--set", item]
     return kube.ok("helm", *args)
 
@@ -40,21 +53,39 @@ def deployment_ready(kube: Kube, namespace: str) -> bool:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_environment_applies_server_side_under_restricted_pod_security(kube: Kube, crds: None, env: str) -> None:
+def test_environment_applies_server_side_under_restricted_pod_security(
+    kube: Kube, crds: None, env: str
+) -> None:
     namespace = f"ssa-{env}"
     kube.restricted_namespace(namespace)
     kube.app_secret(namespace)
     manifests = render(kube, env, namespace)
 
-    applied = kube.run("kubectl", "apply", "--server-side", "--field-manager=blog-creator-test", "-n", namespace, "-f", "-", stdin=manifests)
+    applied = kube.run(
+        "kubectl",
+        "apply",
+        "--server-side",
+        "--field-manager=blog-creator-test",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        stdin=manifests,
+    )
 
     assert applied.returncode == 0, applied.stderr
-    assert "PodSecurity" not in applied.stderr, f"Pod Security 'restricted' warnings:\n{applied.stderr}"
+    assert "PodSecurity" not in applied.stderr, (
+        f"Pod Security 'restricted' warnings:\n{applied.stderr}"
+    )
     kinds = {line.split("/")[0] for line in applied.stdout.split() if "/" in line}
-    assert any(k.startswith("rollout.argoproj.io") or k.startswith("deployment.apps") for k in kinds), applied.stdout
+    assert any(k.startswith(("rollout.argoproj.io", "deployment.apps")) for k in kinds), (
+        applied.stdout
+    )
 
 
-def test_dev_pods_are_admitted_under_restricted_and_become_available(kube: Kube, crds: None) -> None:
+def test_dev_pods_are_admitted_under_restricted_and_become_available(
+    kube: Kube, crds: None
+) -> None:
     # Deployments are admitted even when their pods would not be: only the pods' creation
     # proves the restricted profile, so wait for the ReplicaSets' pods to be available.
     kube.wait_until(lambda: deployment_ready(kube, "ssa-dev"), what="dev Deployments Available")
@@ -66,28 +97,57 @@ def test_helm_install_upgrade_rollback_and_a_bad_image(kube: Kube, crds: None) -
     namespace = "helm-dev"
     kube.restricted_namespace(namespace)
     kube.app_secret(namespace)
-    base = ["upgrade", "--install", "blog", str(CHART), "-n", namespace, "-f", str(ENVIRONMENTS / "dev.yaml")]
+    base = [
+        "upgrade",
+        "--install",
+        "blog",
+        str(CHART),
+        "-n",
+        namespace,
+        "-f",
+        str(ENVIRONMENTS / "dev.yaml"),
+    ]
 
-    kube.ok("helm", *base, "--set", f"image.backend.digest={digest('1')}", "--wait", "--timeout", "120s")
+    kube.ok(
+        "helm", *base, "--set", f"image.backend.digest={digest('1')}", "--wait", "--timeout", "120s"
+    )
     assert deployment_ready(kube, namespace)
-    kube.ok("helm", *base, "--set", f"image.backend.digest={digest('2')}", "--wait", "--timeout", "120s")
+    kube.ok(
+        "helm", *base, "--set", f"image.backend.digest={digest('2')}", "--wait", "--timeout", "120s"
+    )
 
     # helm test hooks: kwok completes the hook pods without running their commands.
     kube.ok("helm", "test", "blog", "-n", namespace, "--timeout", "60s")
 
     # A bad image never becomes Ready: --wait fails, and maxUnavailable 0 keeps revision 2 serving.
     bad = kube.run(
-        "helm", *base, "--set", "image.backend.repository=registry.example.com/unpullable/backend",
-        "--set", f"image.backend.digest={digest('3')}", "--wait", "--timeout", "20s", timeout=120,
+        "helm",
+        *base,
+        "--set",
+        "image.backend.repository=registry.example.com/unpullable/backend",
+        "--set",
+        f"image.backend.digest={digest('3')}",
+        "--wait",
+        "--timeout",
+        "20s",
+        timeout=120,
     )
     assert bad.returncode != 0
-    backend = kube.get("deployment", "-n", namespace, "-l", "app.kubernetes.io/component=backend")["items"][0]
-    assert backend["status"].get("availableReplicas", 0) >= 1, "the old ReplicaSet must keep serving"
+    backend = kube.get("deployment", "-n", namespace, "-l", "app.kubernetes.io/component=backend")[
+        "items"
+    ][0]
+    assert backend["status"].get("availableReplicas", 0) >= 1, (
+        "the old ReplicaSet must keep serving"
+    )
 
     kube.ok("helm", "rollback", "blog", "2", "-n", namespace, "--wait", "--timeout", "120s")
     history = kube.ok("helm", "history", "blog", "-n", namespace, "-o", "json")
     assert '"status":"deployed"' in history.replace(" ", "")
-    kube.wait_until(lambda: deployment_ready(kube, namespace), what="rolled-back Deployments Available")
-    backend = kube.get("deployment", "-n", namespace, "-l", "app.kubernetes.io/component=backend")["items"][0]
+    kube.wait_until(
+        lambda: deployment_ready(kube, namespace), what="rolled-back Deployments Available"
+    )
+    backend = kube.get("deployment", "-n", namespace, "-l", "app.kubernetes.io/component=backend")[
+        "items"
+    ][0]
     image = backend["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image.endswith(digest("2")) and "unpullable" not in image, image
