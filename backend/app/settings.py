@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     elasticsearch_url: str | None = None
     elasticsearch_index: str = Field("blog-chunks", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     elasticsearch_api_key: SecretStr | None = None
+    # Applied when the adapter creates the index; an existing index keeps its own settings.
+    elasticsearch_analyzer: str = Field("standard", pattern=r"^[A-Za-z0-9_-]+$")
+    elasticsearch_replicas: int = Field(0, ge=0, le=10)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     hsts_enabled: bool = False

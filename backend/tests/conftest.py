@@ -34,7 +34,14 @@ _emails = itertools.count()
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """REPORTS_DIR=/reports moves junit.xml and coverage.xml (the Docker test target uses it)."""
+    """REPORTS_DIR=/reports moves junit.xml and coverage.xml (the Docker test target uses it).
+    ELASTICSEARCH_REQUIRED=1 (CI) refuses to run without ELASTICSEARCH_URL instead of skipping."""
+    if os.environ.get("ELASTICSEARCH_REQUIRED") == "1" and not ELASTICSEARCH_URL:
+        raise pytest.UsageError(
+            "ELASTICSEARCH_REQUIRED=1 but ELASTICSEARCH_URL is not set: start a server first, e.g. "
+            "'scripts/elasticsearch-local.sh start --dir \"$(mktemp -d)\"' from the repository root, "
+            "and export the ELASTICSEARCH_URL it prints"
+        )
     reports = os.environ.get("REPORTS_DIR")
     if not reports:
         return

@@ -7,13 +7,15 @@ Runs only when ELASTICSEARCH_URL points at a running server (the Dagger `test` f
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
 import pytest
+from elasticsearch import ApiError, AsyncElasticsearch
 
 from app.models import Chunk
-from app.storage.elastic import MAPPINGS, ElasticSearchIndex
+from app.storage.elastic import _SCAN_PAGE, ElasticSearchIndex, IndexConfigurationError, IndexUnhealthyError, mappings
 
 URL = os.environ.get("ELASTICSEARCH_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="ELASTICSEARCH_URL not set: no Elasticsearch server to test against")
@@ -34,7 +36,10 @@ def _chunks(document_id: str, texts: list[str]) -> list[Chunk]:
 
 async def test_index_is_created_with_explicit_mappings(index):
     mapping = await index.client.indices.get_mapping(index=index.index)
-    assert mapping[index.index]["mappings"]["properties"] == MAPPINGS["properties"]
+    assert mapping[index.index]["mappings"]["properties"] == mappings("standard")["properties"]
+    assert mapping[index.index]["mappings"]["dynamic"] == "strict"
+    settings = await index.client.indices.get_settings(index=index.index)
+    assert settings[index.index]["settings"]["index"]["number_of_replicas"] == "0"
     await index.ensure_index()  # idempotent
     await index.ping()
 
@@ -58,3 +63,71 @@ async def test_delete_document_and_user(index):
     assert [h.document_id for h in await index.search("carol", "walrus", 5)] == ["two"]
     await index.delete_user("carol")
     assert await index.search("carol", "walrus", 5) == []
+
+
+async def test_analyzer_and_replicas_are_configurable():
+    name = f"test-adapter-{uuid.uuid4().hex[:8]}"
+    search_index = await ElasticSearchIndex.open(URL, name, analyzer="whitespace", replicas=0)  # type: ignore[arg-type]
+    try:
+        mapping = await search_index.client.indices.get_mapping(index=name)
+        assert mapping[name]["mappings"]["properties"]["text"]["analyzer"] == "whitespace"
+        # whitespace keeps case and punctuation: "Tomatoes," is one term, "tomatoes" another.
+        await search_index.index_chunks("dave", _chunks("case", ["Tomatoes, basil."]))
+        assert await search_index.search("dave", "tomatoes", 5) == []
+        assert [h.document_id for h in await search_index.search("dave", "Tomatoes,", 5)] == ["case"]
+    finally:
+        await search_index.client.indices.delete(index=name, ignore_unavailable=True)
+        await search_index.close()
+
+
+async def test_unknown_analyzer_is_a_clear_configuration_error():
+    name = f"test-adapter-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(IndexConfigurationError, match="ELASTICSEARCH_ANALYZER='no_such_analyzer'") as caught:
+        await ElasticSearchIndex.open(URL, name, analyzer="no_such_analyzer")  # type: ignore[arg-type]
+    assert "no_such_analyzer" in str(caught.value)
+    async with AsyncElasticsearch(URL) as client:  # type: ignore[arg-type]
+        assert not await client.indices.exists(index=name)
+
+
+async def test_replicas_starting_together_all_find_the_index():
+    name = f"test-adapter-{uuid.uuid4().hex[:8]}"
+    async with AsyncElasticsearch(URL) as client:  # type: ignore[arg-type]
+        replicas = [ElasticSearchIndex(client, name) for _ in range(4)]
+        try:
+            # All check "exists" before any creates: the losers get resource_already_exists.
+            await asyncio.gather(*(replica.ensure_index() for replica in replicas))
+            assert await client.indices.exists(index=name)
+        finally:
+            await client.indices.delete(index=name, ignore_unavailable=True)
+
+
+async def test_deletes_page_through_many_chunks_and_keep_other_owners(index):
+    # More chunks than one scroll page and one bulk request hold: nothing may be left behind.
+    many = [f"Walrus note number {i}." for i in range(2 * _SCAN_PAGE + 137)]
+    await index.index_chunks("erin", _chunks("big", many[: len(many) // 2]))
+    await index.index_chunks("erin", _chunks("bigger", many[len(many) // 2 :]))
+    await index.index_chunks("frank", _chunks("franks", ["Frank's walrus note."]))
+    assert await index._delete_where([{"term": {"user_id": "erin"}}]) == len(many)
+    assert (await index.client.count(index=index.index, query={"term": {"user_id": "erin"}}))["count"] == 0
+    assert [h.document_id for h in await index.search("frank", "walrus", 5)] == ["franks"]
+    assert await index._delete_where([{"term": {"user_id": "erin"}}]) == 0
+
+
+async def test_delete_on_a_missing_index_is_a_no_op(index):
+    await index.client.indices.delete(index=index.index)
+    await index.delete_document("gina", "gone")
+    await index.delete_user("gina")
+
+
+async def test_ping_fails_when_the_index_is_missing_or_red(index):
+    await index.client.indices.delete(index=index.index)
+    with pytest.raises(ApiError):  # 408: the index never appeared within the health timeout
+        await index.ping()
+    # A primary shard that may only live on a node that does not exist: the index is red.
+    await index.client.indices.create(
+        index=index.index,
+        settings={"number_of_replicas": 0, "index.routing.allocation.require._name": "no-such-node"},
+        wait_for_active_shards="0",
+    )
+    with pytest.raises(IndexUnhealthyError, match="is red"):
+        await index.ping()

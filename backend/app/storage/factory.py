@@ -42,7 +42,13 @@ async def open_backends(settings: Settings) -> Backends:
         from app.storage.elastic import ElasticSearchIndex
 
         api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
-        index = await ElasticSearchIndex.open(settings.elasticsearch_url, settings.elasticsearch_index, api_key)
+        index = await ElasticSearchIndex.open(
+            settings.elasticsearch_url,
+            settings.elasticsearch_index,
+            api_key,
+            analyzer=settings.elasticsearch_analyzer,
+            replicas=settings.elasticsearch_replicas,
+        )
     else:
         index = await SqliteSearchIndex.open(settings.database_path)
     return Backends(store, index, limiter)
