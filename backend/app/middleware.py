@@ -8,6 +8,7 @@ import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,13 +28,21 @@ DOCS_CSP = (
 DOCS_PATHS = ("/docs", "/redoc")
 
 
+class BodyTooLargeError(HTTPException):
+    """Raised from `receive` once the streamed body passes the limit; an HTTPException so
+    FastAPI's body parsing re-raises it and the exception middleware answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body too large: the limit is {limit} bytes")
+
+
 class RequestContextMiddleware:
     def __init__(
         self,
         app: ASGIApp,
         hsts: bool = False,
         templates: dict[object, str] | None = None,
-        max_body_bytes: int | None = None,
+        max_body_bytes: int = 10 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.hsts = hsts
@@ -72,12 +81,9 @@ class RequestContextMiddleware:
         IN_FLIGHT.inc()
         try:
             if self._declared_too_large(request_headers):
-                response = JSONResponse(
-                    {"detail": f"request body too large: the limit is {self.max_body_bytes} bytes"}, status_code=413
-                )
-                await response(scope, receive, send_wrapper)
-                return
-            await self.app(scope, receive, send_wrapper)
+                await self._refuse(scope, receive, send_wrapper)
+            else:
+                await self._call_counting_body(scope, receive, send_wrapper)
         finally:
             IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
@@ -99,4 +105,24 @@ class RequestContextMiddleware:
 
     def _declared_too_large(self, headers: dict[bytes, bytes]) -> bool:
         declared = headers.get(b"content-length", b"")
-        return self.max_body_bytes is not None and declared.isdigit() and int(declared) > self.max_body_bytes
+        return declared.isdigit() and int(declared) > self.max_body_bytes
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = BodyTooLargeError(self.max_body_bytes)
+        await JSONResponse({"detail": error.detail}, status_code=error.status_code)(scope, receive, send)
+
+    async def _call_counting_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Chunked bodies (no Content-Length) or ones longer than declared: count bytes as they
+        arrive and stop reading once past the limit, instead of spooling the whole upload."""
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLargeError(self.max_body_bytes)
+            return message
+
+        await self.app(scope, counting_receive, send)

@@ -198,11 +198,71 @@ async def test_long_document_is_split_into_chunks(api):
 
 async def test_failed_indexing_keeps_no_half_stored_document(api, monkeypatch):
     headers = await api.signup()
+    index_chunks = api.state.backends.index.index_chunks
 
-    async def broken_index(user_id, chunks):
+    async def fails_half_way(user_id, chunks):  # fault injection: the index dies mid-upload
+        await index_chunks(user_id, chunks[: len(chunks) // 2])
         raise RuntimeError("index down")
 
-    monkeypatch.setattr(api.state.backends.index, "index_chunks", broken_index)
+    monkeypatch.setattr(api.state.backends.index, "index_chunks", fails_half_way)
+    text = " ".join(f"Sentence {i} about the lighthouse keeper." for i in range(60)).encode()
     with pytest.raises(RuntimeError, match="index down"):
-        await api.client.post(DOCS, files={"file": ("a.txt", b"Some words worth indexing.")}, headers=headers)
+        await api.client.post(DOCS, files={"file": ("a.txt", text)}, headers=headers)
     assert (await api.client.get(DOCS, headers=headers)).json()["total"] == 0
+    search = await api.client.post(f"{DOCS}/search", json={"query": "lighthouse", "k": 50}, headers=headers)
+    assert search.json()["results"] == []
+
+
+async def test_chunked_upload_is_refused_once_past_the_limit(make_api):
+    # No Content-Length (Transfer-Encoding: chunked): the body is counted as it streams in and
+    # reading stops at the limit instead of spooling the whole upload first.
+    api = await make_api(max_upload_bytes=2048)
+    headers = await api.signup()
+    limit = 2048 + 64 * 1024
+    boundary = "test-boundary-7c1f"
+    pulled = 0
+
+    async def body():
+        nonlocal pulled
+        yield f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="huge.txt"\r\n\r\n'.encode()
+        for _ in range(1000):  # 4 MiB offered in 4 KiB pieces
+            pulled += 4096
+            yield b"x" * 4096
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    multipart = {**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    response = await api.client.post(DOCS, content=body(), headers=multipart)
+    assert response.status_code == 413
+    assert response.json()["detail"] == f"request body too large: the limit is {limit} bytes"
+    assert "x-request-id" in response.headers
+    assert limit < pulled <= limit + 4096
+    assert (await api.client.get(DOCS, headers=headers)).json()["total"] == 0
+
+
+async def test_chunked_upload_within_the_limit_is_stored(api):
+    headers = await api.signup()
+    boundary = "test-boundary-9a2e"
+
+    async def body():
+        yield f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="small.md"\r\n\r\n'.encode()
+        yield GARDEN
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    multipart = {**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    response = await api.client.post(DOCS, content=body(), headers=multipart)
+    assert response.status_code == 201, response.text
+    assert response.json()["size_bytes"] == len(GARDEN)
+
+
+async def test_chunked_json_body_is_refused_once_past_the_limit(make_api):
+    api = await make_api(max_upload_bytes=2048)
+    headers = await api.signup()
+
+    async def body():
+        yield b'{"query": "'
+        for _ in range(100):
+            yield b"a" * 4096
+        yield b'", "k": 5}'
+
+    response = await api.client.post(f"{DOCS}/search", content=body(), headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == 413

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Response, UploadFile, status
 
@@ -57,7 +59,10 @@ async def upload_document(file: UploadFile, user: CurrentUser, state: State) -> 
     try:
         await state.backends.index.index_chunks(user.id, chunks)
     except Exception:
-        # Never keep a document the search index does not know about.
+        # Never keep a document the search index does not fully know about, nor chunks of a
+        # document that was not stored (a bulk request can fail part-way).
+        with contextlib.suppress(Exception):
+            await state.backends.index.delete_document(user.id, document.id)
         await state.backends.store.delete_document(user.id, document.id)
         raise
     return document

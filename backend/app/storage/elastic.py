@@ -112,9 +112,7 @@ class ElasticSearchIndex:
         )
         # refresh=wait_for: the upload answers once its chunks are searchable, without forcing
         # a refresh (and a new segment) per upload the way refresh=true would.
-        await async_bulk(
-            self.client, actions, chunk_size=_BULK_CHUNKS, max_chunk_bytes=_BULK_MAX_BYTES, refresh="wait_for"
-        )
+        await async_bulk(self.client, actions, chunk_size=_BULK_CHUNKS, max_chunk_bytes=_BULK_MAX_BYTES, refresh="wait_for")
 
     async def search(self, user_id: str, query: str, k: int, document_ids: list[str] | None = None) -> list[SearchHit]:
         filters: list[dict[str, object]] = [{"term": {"user_id": user_id}}]
@@ -159,9 +157,7 @@ class ElasticSearchIndex:
         memory) feeds bulk deletes, then one refresh so searches stop returning them. This is
         what `_delete_by_query` does server-side, but it needs only core APIs."""
         try:
-            deleted, _ = await async_bulk(
-                self.client, self._delete_actions(filters), ignore_status=(404,), stats_only=True
-            )
+            deleted, _ = await async_bulk(self.client, self._delete_actions(filters), ignore_status=(404,), stats_only=True)
         except NotFoundError:  # index removed underneath us: nothing left to delete
             return 0
         if deleted:
