@@ -85,10 +85,10 @@ class ElasticSearchIndex:
         except BadRequestError as error:
             if error.error == "resource_already_exists_exception":  # another replica won the race
                 return
+            reason = error.body.get("error", {}).get("reason") if isinstance(error.body, dict) else None
             raise IndexConfigurationError(
                 f"cannot create Elasticsearch index {self.index!r} with ELASTICSEARCH_ANALYZER={self.analyzer!r} "
-                f"and ELASTICSEARCH_REPLICAS={self.replicas}: {error.message} "
-                f"({error.body.get('error', {}).get('reason', 'no reason given') if isinstance(error.body, dict) else error.body})"
+                f"and ELASTICSEARCH_REPLICAS={self.replicas}: {reason or error.message}"
             ) from error
 
     async def ping(self) -> None:
