@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # Applied when the adapter creates the index; an existing index keeps its own settings.
     elasticsearch_analyzer: str = Field("standard", pattern=r"^[A-Za-z0-9_-]+$")
     elasticsearch_replicas: int = Field(0, ge=0, le=10)
+    # Unset keeps Elasticsearch's default (1s, skipped while the shard is search-idle).
+    elasticsearch_refresh_interval: str | None = Field(None, pattern=r"^[1-9][0-9]*(ms|s|m)$")
 
     cors_origins: Annotated[list[str], NoDecode] = []
     hsts_enabled: bool = False

@@ -129,6 +129,8 @@ def _settings_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path, **o
     if kind == "redis+elasticsearch":
         values["elasticsearch_url"] = ELASTICSEARCH_URL
         values["elasticsearch_index"] = f"test-{os.getpid()}-{next(_emails)}"
+        # Uploads wait for a refresh (refresh=wait_for): a short interval keeps the suite fast.
+        values["elasticsearch_refresh_interval"] = "100ms"
     values.update(overrides)
     return Settings(**values)
 

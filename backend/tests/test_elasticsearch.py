@@ -67,10 +67,12 @@ async def test_delete_document_and_user(index):
 
 async def test_analyzer_and_replicas_are_configurable():
     name = f"test-adapter-{uuid.uuid4().hex[:8]}"
-    search_index = await ElasticSearchIndex.open(URL, name, analyzer="whitespace", replicas=0)  # type: ignore[arg-type]
+    search_index = await ElasticSearchIndex.open(URL, name, analyzer="whitespace", replicas=0, refresh_interval="200ms")  # type: ignore[arg-type]
     try:
         mapping = await search_index.client.indices.get_mapping(index=name)
         assert mapping[name]["mappings"]["properties"]["text"]["analyzer"] == "whitespace"
+        settings = await search_index.client.indices.get_settings(index=name)
+        assert settings[name]["settings"]["index"]["refresh_interval"] == "200ms"
         # whitespace keeps case and punctuation: "Tomatoes," is one term, "tomatoes" another.
         await search_index.index_chunks("dave", _chunks("case", ["Tomatoes, basil."]))
         assert await search_index.search("dave", "tomatoes", 5) == []

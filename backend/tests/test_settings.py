@@ -39,6 +39,9 @@ def test_development_accepts_default_secret(monkeypatch):
     [
         ({"redis_url": "http://x"}, "REDIS_URL"),
         ({"elasticsearch_url": "es:9200"}, "ELASTICSEARCH_URL"),
+        ({"elasticsearch_analyzer": "english; drop"}, "ELASTICSEARCH_ANALYZER"),
+        ({"elasticsearch_replicas": -1}, "ELASTICSEARCH_REPLICAS"),
+        ({"elasticsearch_refresh_interval": "-1"}, "ELASTICSEARCH_REFRESH_INTERVAL"),
         ({"max_upload_bytes": 10}, "MAX_UPLOAD_BYTES"),
         ({"generation_provider": "magic"}, "GENERATION_PROVIDER"),
         ({"openai_base_url": "ftp://x"}, "OPENAI_BASE_URL"),

@@ -51,18 +51,32 @@ def mappings(analyzer: str) -> dict[str, object]:
 class ElasticSearchIndex:
     name = "elasticsearch"
 
-    def __init__(self, client: AsyncElasticsearch, index: str, analyzer: str = "standard", replicas: int = 0) -> None:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        index: str,
+        analyzer: str = "standard",
+        replicas: int = 0,
+        refresh_interval: str | None = None,
+    ) -> None:
         self.client = client
         self.index = index
         self.analyzer = analyzer
         self.replicas = replicas
+        self.refresh_interval = refresh_interval
 
     @classmethod
     async def open(
-        cls, url: str, index: str, api_key: str | None = None, analyzer: str = "standard", replicas: int = 0
+        cls,
+        url: str,
+        index: str,
+        api_key: str | None = None,
+        analyzer: str = "standard",
+        replicas: int = 0,
+        refresh_interval: str | None = None,
     ) -> ElasticSearchIndex:
         client = AsyncElasticsearch(url, api_key=api_key, request_timeout=10, retry_on_timeout=True)
-        search_index = cls(client, index, analyzer, replicas)
+        search_index = cls(client, index, analyzer, replicas, refresh_interval)
         try:
             await search_index.ensure_index()
         except BaseException:
@@ -76,12 +90,11 @@ class ElasticSearchIndex:
         starting together may still race to create it, which is fine."""
         if await self.client.indices.exists(index=self.index):
             return
+        settings: dict[str, object] = {"number_of_replicas": self.replicas}
+        if self.refresh_interval:
+            settings["refresh_interval"] = self.refresh_interval
         try:
-            await self.client.indices.create(
-                index=self.index,
-                mappings=mappings(self.analyzer),
-                settings={"number_of_replicas": self.replicas},
-            )
+            await self.client.indices.create(index=self.index, mappings=mappings(self.analyzer), settings=settings)
         except BadRequestError as error:
             if error.error == "resource_already_exists_exception":  # another replica won the race
                 return

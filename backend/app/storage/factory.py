@@ -48,6 +48,7 @@ async def open_backends(settings: Settings) -> Backends:
             api_key,
             analyzer=settings.elasticsearch_analyzer,
             replicas=settings.elasticsearch_replicas,
+            refresh_interval=settings.elasticsearch_refresh_interval,
         )
     else:
         index = await SqliteSearchIndex.open(settings.database_path)
