@@ -53,7 +53,7 @@ def prepare(tools: ClusterTools, clock: Clock, target: DeployTarget) -> list[str
         _ok(
             tools.run("kubectl", ["create", "namespace", "argo-rollouts"], 30),
             "create namespace argo-rollouts",
-            allow="AlreadyExists",
+            allow="already exists",
         )
         _ok(
             tools.run(
@@ -143,7 +143,7 @@ def _app_secret(tools: ClusterTools, target: DeployTarget) -> str:
     _ok(
         tools.run("kubectl", ["create", "namespace", ns], 30),
         f"create namespace {ns}",
-        allow="AlreadyExists",
+        allow="already exists",
     )
     fd, path = tempfile.mkstemp(prefix="jwt-")
     try:
@@ -164,7 +164,7 @@ def _app_secret(tools: ClusterTools, target: DeployTarget) -> str:
                 30,
             ),
             f"create Secret {APP_SECRET}",
-            allow="AlreadyExists",
+            allow="already exists",
         )
     finally:
         os.unlink(path)
@@ -172,6 +172,6 @@ def _app_secret(tools: ClusterTools, target: DeployTarget) -> str:
 
 
 def _ok(result: CommandResult, step: str, allow: str = "") -> None:
-    if result.ok or (allow and allow in result.reason()):
+    if result.ok or (allow and allow in result.reason().lower()):
         return
     raise EphemeralSetupFailed(f"{step} failed: {result.reason(3)}")
