@@ -284,6 +284,12 @@ def check_call(
     command = str(inputs.get("call") or inputs.get("args") or "").strip()
     if not command:
         return [*problems, f"{where}: no `call` input: every dagger step runs one function"]
+    if "'" in command:
+        # dagger-for-github v8 embeds the input as echo '${{ toJSON(inputs.call) }}': a single
+        # quote ends that string and breaks (or injects into) the action's own script.
+        problems.append(
+            f"{where}: no single quotes in `call` (the action wraps it in '...'); use \""
+        )
     if "secrets." in command:
         problems.append(
             f"{where}: a secret is written into the command; map it in env: and pass env://VAR"

@@ -138,6 +138,7 @@ def _step(call: str, env: dict[str, str] | None = None, **inputs: str) -> Dagger
         ),
         ("deploy --env p --kubeconfig env://KC", None, {}, ["environment has no KC"]),
         ("lint", {"KC": "${{ secrets.KC }}"}, {}, ["holds a secret the command never reads"]),
+        ("--revision 'a b' lint", None, {}, ["no single quotes in `call`"]),
         ("lint export --path x", None, {}, ["follows a function whose result has no functions"]),
         ("ci export", None, {}, ["Directory.export needs --path"]),
         ("ci --fail-on-error=maybe", None, {}, ["must be true or false"]),
