@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from elastic_transport import TransportError
+from elasticsearch import ApiError as ElasticsearchApiError
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -79,8 +80,17 @@ def create_app(settings: Settings) -> FastAPI:
         logger.error("dependency failure", extra={"dependency": name, "error": type(error).__name__})
         return JSONResponse({"detail": f"{name} is unavailable, retry later"}, status_code=503)
 
+    async def elasticsearch_refused(request: Request, error: Exception) -> JSONResponse:
+        # 429 (overloaded) and 5xx (e.g. no copy of a shard available) are outages worth a
+        # retry; any other status is a bug in our request and stays a 500.
+        status = getattr(error, "status_code", 500)
+        if status == 429 or status >= 500:
+            return await dependency_down(request, error)
+        raise error
+
     app.add_exception_handler(RedisError, dependency_down)
     app.add_exception_handler(TransportError, dependency_down)
+    app.add_exception_handler(ElasticsearchApiError, elasticsearch_refused)
 
     if settings.cors_origins:
         app.add_middleware(

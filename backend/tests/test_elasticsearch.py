@@ -12,7 +12,7 @@ import os
 import uuid
 
 import pytest
-from elasticsearch import ApiError, AsyncElasticsearch
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from app.models import Chunk
 from app.storage.elastic import _SCAN_PAGE, ElasticSearchIndex, IndexConfigurationError, IndexUnhealthyError, mappings
@@ -125,11 +125,42 @@ async def test_ping_fails_when_the_index_is_missing_or_red(index):
     await index.client.indices.delete(index=index.index)
     with pytest.raises(ApiError):  # 408: the index never appeared within the health timeout
         await index.ping()
-    # A primary shard that may only live on a node that does not exist: the index is red.
+    await _make_red(index)
+    with pytest.raises(IndexUnhealthyError, match="is red"):
+        await index.ping()
+
+
+async def _make_red(index: ElasticSearchIndex) -> None:
+    """Recreate the index with its primary shard bound to a node that does not exist."""
+    await index.client.indices.delete(index=index.index, ignore_unavailable=True)
     await index.client.indices.create(
         index=index.index,
+        mappings=mappings("standard"),
         settings={"number_of_replicas": 0, "index.routing.allocation.require._name": "no-such-node"},
         wait_for_active_shards="0",
     )
-    with pytest.raises(IndexUnhealthyError, match="is red"):
-        await index.ping()
+
+
+@pytest.mark.parametrize("make_api", ["redis+elasticsearch"], indirect=True)
+async def test_api_answers_503_naming_elasticsearch_when_the_index_is_red(make_api):
+    api = await make_api()
+    headers = await api.signup()
+    await _make_red(api.state.backends.index)
+    search = await api.client.post("/api/v1/documents/search", json={"query": "walrus", "k": 5}, headers=headers)
+    assert search.status_code == 503
+    assert search.json() == {"detail": "elasticsearch is unavailable, retry later"}
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["status"] == "unavailable: elasticsearch"
+    assert ready.json()["checks"]["elasticsearch"] == "unavailable: IndexUnhealthyError"
+
+
+@pytest.mark.parametrize("make_api", ["redis+elasticsearch"], indirect=True)
+async def test_other_elasticsearch_errors_stay_server_errors(make_api):
+    # A 4xx from Elasticsearch is a bug or an operator mistake (here: the index was deleted
+    # underneath the app), not an outage to retry: it is not reported as "unavailable".
+    api = await make_api()
+    headers = await api.signup()
+    index = api.state.backends.index
+    await index.client.indices.delete(index=index.index)
+    with pytest.raises(NotFoundError):
+        await api.client.post("/api/v1/documents/search", json={"query": "walrus", "k": 5}, headers=headers)
