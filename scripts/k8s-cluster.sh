@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane on loopback for the tests, built from Go modules:
 # kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes,
-# etcd from go.etcd.io/etcd/server, and kwok (fake nodes that mark pods Running/Ready,
+# etcd from go.etcd.io/etcd/server, the Argo Rollouts controller and kubectl plugin from
+# github.com/argoproj/argo-rollouts, and kwok (fake nodes that mark pods Running/Ready,
 # so Deployments become Available without a container runtime).
 #
 #   scripts/k8s-cluster.sh build                 build the binaries once (cached by version)
-#   scripts/k8s-cluster.sh start [--name N] [--nodes K]
-#                                                start a cluster; prints KUBECONFIG=<path>
+#   scripts/k8s-cluster.sh start [--name N] [--nodes K] [--with-rollouts]
+#                                                start a cluster; prints KUBECONFIG=<path>;
+#                                                --with-rollouts also runs the Argo Rollouts
+#                                                controller (install its CRDs first: they come
+#                                                from ../shared/crds in the tests)
 #   scripts/k8s-cluster.sh stop [--name N]       stop and delete it
 #   scripts/k8s-cluster.sh bin-dir               print the folder holding the binaries
 #
@@ -19,9 +23,10 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.6}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
+ROLLOUTS_VERSION="${ROLLOUTS_VERSION:-v1.9.1}"  # the version of ../shared/crds' Argo Rollouts CRDs
 here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${K8S_CLUSTER_CACHE:-$HOME/.cache/blog-creator/k8s-cluster}"
-cache="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+cache="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION"
 bin="$cache/bin"
 export KWOK_WORKDIR="$cache_root/kwok"
 export GOWORK=off GOFLAGS=-mod=mod
@@ -45,12 +50,12 @@ build_kubernetes() {
   # The published module points its k8s.io/* staging modules at ./staging (not shipped
   # in the module zip): use the published modules of the matching v0.N.x release instead.
   local args=() staging_version="v0.${K8S_VERSION#v1.}" module
-  for module in $(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$src/go.mod"); do
+  while read -r module; do
     case "$module" in
       k8s.io/sample-*) args+=("-dropreplace=$module" "-droprequire=$module") ;;  # examples, unpublished
       *) args+=("-dropreplace=$module" "-require=$module@$staging_version") ;;
     esac
-  done
+  done < <(awk '$2 == "=>" && $3 ~ /^\.\/staging\// {print $1}' "$src/go.mod")
   rm -f "$src/go.work" "$src/go.work.sum"
   (cd "$src" && go mod edit "${args[@]}")
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
@@ -77,33 +82,68 @@ build_kwok() {
   GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
+build_rollouts() {
+  local src="$cache/src/argo-rollouts"
+  log "building rollouts-controller and kubectl-argo-rollouts $ROLLOUTS_VERSION"
+  # Its go.mod pins k8s.io/* by replace directives, which `go install pkg@version` refuses:
+  # build from a copy of the module instead.
+  writable_copy "$(module_dir "github.com/argoproj/argo-rollouts@$ROLLOUTS_VERSION")" "$src"
+  (cd "$src" && go build -ldflags "-s -w" -o "$bin/" ./cmd/rollouts-controller ./cmd/kubectl-argo-rollouts)
+  rm -rf "$src"
+}
+
+have() {  # have BINARY... -> true when every one is built
+  local b
+  for b in "$@"; do [ -x "$bin/$b" ] || return 1; done
+}
+
 cmd_build() {
   command -v go >/dev/null || die "go is not installed (needed to build the control plane from the Go module proxy)"
   mkdir -p "$bin"
-  [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kube-scheduler" ] || build_kubernetes
-  [ -x "$bin/etcd" ] || build_etcd
-  [ -x "$bin/kwok" ] && [ -x "$bin/kwokctl" ] || build_kwok
+  have kube-apiserver kube-controller-manager kube-scheduler || build_kubernetes
+  have etcd || build_etcd
+  have kwok kwokctl || build_kwok
+  have rollouts-controller kubectl-argo-rollouts || build_rollouts
   rm -rf "$cache/src"
   log "binaries ready in $bin"
 }
 
 require_binaries() {
   local b
-  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl; do
+  for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl rollouts-controller kubectl-argo-rollouts; do
     [ -x "$bin/$b" ] || die "$bin/$b is missing: run 'scripts/k8s-cluster.sh build' first"
   done
 }
 
 parse_name_nodes() {
-  name=blog-creator-test nodes=3
+  name=blog-creator-test nodes=3 with_rollouts=false
   while (($#)); do
     case "$1" in
+      --with-rollouts) with_rollouts=true; shift ;;
       --name) [ $# -ge 2 ] || die "--name needs a value"; name=$2; shift 2 ;;
       --nodes) [[ ${2:-} =~ ^[1-9][0-9]?$ ]] || die "--nodes must be a number from 1 to 99, got '${2:-}'"; nodes=$2; shift 2 ;;
-      *) die "unknown argument '$1' (allowed: --name NAME, --nodes K)" ;;
+      *) die "unknown argument '$1' (allowed: --name NAME, --nodes K, --with-rollouts)" ;;
     esac
   done
   [[ $name =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]] || die "--name must be a DNS label (lowercase letters, digits, '-'), got '$name'"
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+start_rollouts() {  # the Argo Rollouts controller as a host process of this cluster
+  local dir="$KWOK_WORKDIR/clusters/$name"
+  setsid nohup "$bin/rollouts-controller" --kubeconfig "$1" --leader-elect=false \
+    --healthzPort "$(free_port)" --metricsport "$(free_port)" \
+    >"$dir/logs/rollouts-controller.log" 2>&1 </dev/null &
+  echo $! >"$dir/rollouts-controller.pid"
+  log "Argo Rollouts controller started (log: $dir/logs/rollouts-controller.log)"
+}
+
+stop_rollouts() {
+  local pidfile="$KWOK_WORKDIR/clusters/$name/rollouts-controller.pid"
+  [ -f "$pidfile" ] || return 0
+  kill "$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
 }
 
 cmd_start() {
@@ -113,6 +153,7 @@ cmd_start() {
   kubectl="$(PATH="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}/bin:$PATH" command -v kubectl)" \
     || die "kubectl not found: run scripts/install-k8s-tools.sh"
   local kubeconfig="$KWOK_WORKDIR/clusters/$name/kubeconfig.yaml" started=$SECONDS
+  stop_rollouts
   "$bin/kwokctl" delete cluster --name "$name" >/dev/null 2>&1 || true
   "$bin/kwokctl" create cluster --name "$name" --runtime binary --wait 120s \
     --kube-apiserver-binary "$bin/kube-apiserver" \
@@ -127,6 +168,7 @@ cmd_start() {
     "$kubectl" --kubeconfig "$kubeconfig" label --overwrite "node/node-$(printf '%06d' "$i")" \
       "topology.kubernetes.io/zone=${zones[i % 3]}" >/dev/null
   done
+  if [ "$with_rollouts" = true ]; then start_rollouts "$kubeconfig"; fi
   log "cluster '$name' with $nodes fake nodes started in $((SECONDS - started)) s"
   echo "KUBECONFIG=$kubeconfig"
 }
@@ -134,6 +176,7 @@ cmd_start() {
 cmd_stop() {
   parse_name_nodes "$@"
   [ -x "$bin/kwokctl" ] || exit 0
+  stop_rollouts
   "$bin/kwokctl" delete cluster --name "$name" >&2
 }
 

@@ -37,6 +37,8 @@ def _binaries_missing() -> str | None:
         "etcd",
         "kwok",
         "kwokctl",
+        "rollouts-controller",
+        "kubectl-argo-rollouts",
     ]
     missing = [n for n in names if not (bin_dir / n).is_file()]
     return f"{', '.join(missing)} missing in {bin_dir}" if missing else None
