@@ -390,6 +390,195 @@ class Pipeline:
 
     # ---- deploy functions (issue 7: deploy, promote, abort, rollback, status, diff) ------
 
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def deploy(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml: dev, staging, prod, or local")],
+        kubeconfig: Annotated[
+            dagger.Secret | None,
+            Doc("Kubeconfig of the cluster, e.g. file://~/.kube/config or env://KUBECONFIG_DATA"),
+        ] = None,
+        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        backend_image: Annotated[
+            str, Doc("Backend image as REPO@sha256:<digest> (default: from --release-report)")
+        ] = "",
+        frontend_image: Annotated[
+            str, Doc("Frontend image as REPO@sha256:<digest> (default: from --release-report)")
+        ] = "",
+        release_report: Annotated[
+            dagger.File | None,
+            Doc("release.json written by `release`: digests, scan verdict (gates in signed envs)"),
+        ] = None,
+        cosign_key: Annotated[
+            dagger.File | None, Doc("Cosign public key that must have signed the digests")
+        ] = None,
+        cosign_identity: Annotated[
+            str, Doc("Keyless verification: certificate identity regexp of the signer")
+        ] = "",
+        cosign_issuer: Annotated[
+            str,
+            Doc(
+                "Keyless verification: OIDC issuer, e.g. https://token.actions.githubusercontent.com"
+            ),
+        ] = "",
+        approved_by: Annotated[
+            str, Doc("Who approved this deploy (required where the environment requires approval)")
+        ] = "",
+        smoke_token: Annotated[
+            dagger.Secret | None,
+            Doc("Test-account token for the authenticated smoke check, e.g. env://SMOKE_TOKEN"),
+        ] = None,
+        smoke_api_path: Annotated[
+            str, Doc("API path checked with --smoke-token after the deploy, e.g. /api/v1/auth/me")
+        ] = "",
+        dry_run: Annotated[
+            bool, Doc("Check the gates and render the manifests and the plan; apply nothing")
+        ] = False,
+    ) -> dagger.Directory:
+        """Deploy the release to ENV: gates, helm upgrade by the environment's strategy,
+        verification (rollout, helm test, smoke checks), automatic rollback on failure.
+
+        Returns the report (deploy-ENV.json/.md): `deploy --env staging ... -o reports/deploy`.
+        `--env local` rehearses on a throwaway k3s cluster started as a service.
+        """
+        from pipeline.deploy_container import DeployInputs, deploy_action
+
+        inputs = DeployInputs(
+            "deploy",
+            version=self.version,
+            kubeconfig=kubeconfig,
+            backend_image=backend_image,
+            frontend_image=frontend_image,
+            release_report=release_report,
+            cosign_key=cosign_key,
+            cosign_identity=cosign_identity,
+            cosign_issuer=cosign_issuer,
+            approved_by=approved_by,
+            smoke_token=smoke_token,
+            dry_run=dry_run,
+        )
+        reports, _ = await deploy_action(
+            self.source, self.python_image, self.ca, inputs, env, context, smoke_api_path
+        )
+        return reports
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def promote(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml whose rollout is paused")],
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
+        ] = None,
+        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        full: Annotated[bool, Doc("Skip the remaining canary steps and analysis")] = False,
+        smoke_token: Annotated[
+            dagger.Secret | None, Doc("Test-account token for the authenticated smoke check")
+        ] = None,
+    ) -> dagger.Directory:
+        """Advance a paused canary / blue-green rollout (or fully promote it), then verify."""
+        from pipeline.deploy_container import DeployInputs, deploy_action
+
+        inputs = DeployInputs("promote", kubeconfig=kubeconfig, full=full, smoke_token=smoke_token)
+        reports, _ = await deploy_action(
+            self.source, self.python_image, self.ca, inputs, env, context
+        )
+        return reports
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def abort(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml with a rollout in progress")],
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
+        ] = None,
+        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+    ) -> dagger.Directory:
+        """Abort a canary / blue-green rollout: all traffic back to the stable version."""
+        from pipeline.deploy_container import DeployInputs, deploy_action
+
+        inputs = DeployInputs("abort", kubeconfig=kubeconfig)
+        reports, _ = await deploy_action(
+            self.source, self.python_image, self.ca, inputs, env, context
+        )
+        return reports
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def rollback(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml to roll back")],
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
+        ] = None,
+        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        revision: Annotated[
+            int, Doc("Helm revision to restore (see `status`); 0 = the previous one")
+        ] = 0,
+        smoke_token: Annotated[
+            dagger.Secret | None, Doc("Test-account token for the authenticated smoke check")
+        ] = None,
+    ) -> dagger.Directory:
+        """Roll the release back to a previous Helm revision and verify it serves."""
+        from pipeline.deploy_container import DeployInputs, deploy_action
+
+        inputs = DeployInputs(
+            "rollback", kubeconfig=kubeconfig, revision=revision, smoke_token=smoke_token
+        )
+        reports, _ = await deploy_action(
+            self.source, self.python_image, self.ca, inputs, env, context
+        )
+        return reports
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def status(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml")],
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
+        ] = None,
+        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+    ) -> str:
+        """Revision history, images, rollout phase, ready replicas and recent events."""
+        from pipeline.deploy_container import DeployInputs, deploy_action
+
+        inputs = DeployInputs("status", kubeconfig=kubeconfig)
+        _, report = await deploy_action(
+            self.source, self.python_image, self.ca, inputs, env, context
+        )
+        return report
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def diff(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml")],
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
+        ] = None,
+        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        backend_image: Annotated[
+            str, Doc("Backend image as REPO@sha256:<digest> (default: from --release-report)")
+        ] = "",
+        frontend_image: Annotated[
+            str, Doc("Frontend image as REPO@sha256:<digest> (default: from --release-report)")
+        ] = "",
+        release_report: Annotated[
+            dagger.File | None, Doc("release.json written by `release` (the digests to compare)")
+        ] = None,
+    ) -> str:
+        """What a deploy would change: a diff per object against the release's manifests."""
+        from pipeline.deploy_container import DeployInputs, deploy_action
+
+        inputs = DeployInputs(
+            "diff",
+            kubeconfig=kubeconfig,
+            backend_image=backend_image,
+            frontend_image=frontend_image,
+            release_report=release_report,
+        )
+        _, report = await deploy_action(
+            self.source, self.python_image, self.ca, inputs, env, context
+        )
+        return report
+
 
 def _sign_inputs(
     username: str,
