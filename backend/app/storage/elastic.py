@@ -15,8 +15,8 @@ from elasticsearch.helpers import async_bulk, async_scan
 from app.models import Chunk, SearchHit
 from app.text import render_snippet
 
-# Private-use characters, not control characters: Elasticsearch trims fragments with Java's
-# String.trim(), which would drop a leading "\x02" marker.
+# Private-use characters, not control characters: Elasticsearch trims highlight fragments,
+# which dropped a leading "\x02" marker (seen on 9.5).
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 # Chunks per bulk request; each upload's bulk is sent with refresh=wait_for, so fewer and
 # larger requests keep an upload to about one refresh interval (1 s) of waiting.
