@@ -24,7 +24,7 @@ run_suite() {  # run_suite NAME COMMAND...
 pytest_root() { .venv/bin/python -m pytest "$@"; }
 
 run_suite platform   pytest_root tests --ignore=tests/images --junitxml=reports/platform-junit.xml
-run_suite backend    bash -c 'cd backend && REPORTS_DIR=../reports/backend .venv/bin/python -m pytest'
+run_suite backend    env REPORTS_DIR="$PWD/reports/backend" bash backend/scripts/test-with-elasticsearch.sh
 run_suite frontend   bash -c 'cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent'
 run_suite e2e        bash -c 'cd frontend && npm run -s build && npm run -s e2e'
 run_suite images     pytest_root tests/images --junitxml=reports/images-junit.xml
