@@ -335,8 +335,16 @@ def helm_upgrade_args(request: DeployRequest, timeout_s: int) -> list[str]:
     if target.create_namespace:
         args.append("--create-namespace")
     # Helm only applies; the orchestrator waits per strategy so each phase is timed and checked.
+    args += client_side_apply(target.strategy)
     args += ["--timeout", f"{timeout_s}s", "--history-max", "20", "--output", "json"]
     return args
+
+
+def client_side_apply(strategy: Strategy) -> list[str]:
+    """Helm 4 applies server-side by default; the Argo Rollouts controller owns the Services'
+    `spec.selector` (it adds the pod-template hash), so server-side apply conflicts there and
+    forcing would drop the hash. Rollouts strategies use Helm's client-side 3-way merge."""
+    return [] if strategy == "rolling" else ["--server-side=false"]
 
 
 def helm_template_args(request: DeployRequest) -> list[str]:

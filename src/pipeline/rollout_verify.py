@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import cast
 
 from .cluster_tools import Clock, ClusterTools
-from .deploy_plan import DeployInputError, DeployRequest, DeployTarget, parse_json, selector
+from .deploy_plan import (
+    DeployInputError,
+    DeployRequest,
+    DeployTarget,
+    client_side_apply,
+    parse_json,
+    selector,
+)
 from .deploy_report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
 from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, wait_for_release
 
@@ -308,6 +315,7 @@ def restore(
                     str(to_revision),
                     "--namespace",
                     target.namespace,
+                    *client_side_apply(target.strategy),
                     "--timeout",
                     f"{HELM_TIMEOUT_S}s",
                 ],

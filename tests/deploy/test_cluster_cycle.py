@@ -66,7 +66,7 @@ def kubeconfig() -> Iterator[str]:
         pytest.skip(reason)
     name = f"deploy-{uuid.uuid4().hex[:8]}"
     started = subprocess.run(
-        [str(SCRIPT), "start", "--name", name],
+        [str(SCRIPT), "start", "--name", name, "--with-rollouts"],
         capture_output=True,
         text=True,
         timeout=180,
@@ -85,9 +85,12 @@ def kubeconfig() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def tools(kubeconfig: str) -> SubprocessClusterTools:
     env = dict(os.environ)
-    env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{env.get('PATH', '')}"
+    plugin_dir = subprocess.run(
+        [str(SCRIPT), "bin-dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{plugin_dir}{os.pathsep}{env.get('PATH', '')}"
     found = SubprocessClusterTools(env=env)
-    for tool in ("helm", "kubectl"):
+    for tool in ("helm", "kubectl", "rollouts"):
         if found.executable(tool) is None:
             pytest.fail(
                 f"{tool} not found on PATH or in {TOOLS_BIN}: run scripts/install-k8s-tools.sh"
@@ -255,3 +258,55 @@ def test_promote_of_a_rolling_release_is_refused_by_the_real_cli(
 ) -> None:
     code, report = orchestrate(tools, kubeconfig, target_file, tmp_path, "promote")
     assert code == EXIT_REFUSED and "nothing to promote" in str(report["message"])
+
+
+def test_blue_green_awaits_promotion_promotes_and_rolls_back(
+    tools: SubprocessClusterTools, kubeconfig: str, tmp_path: Path
+) -> None:
+    """blueGreen with the real Argo Rollouts controller (analysis off: no Prometheus here)."""
+    target = {
+        "env": "staging",
+        "namespace": NAMESPACE,
+        "values_file": "k8s/environments/dev.yaml",
+        "strategy": "blueGreen",
+        "url": "http://no-ingress.invalid",
+        "release": "bg",
+        "timeout_seconds": 30,
+        "smoke_checks": [],
+        "extra_values": [
+            "blueGreen.prePromotionAnalysis=false",
+            "blueGreen.autoPromotionEnabled=false",
+        ],
+    }
+    target_path = tmp_path / "target.json"
+    target_path.write_text(json.dumps(target))
+
+    code, first = orchestrate(
+        tools, kubeconfig, target_path, tmp_path / "1", "deploy", *images(digest("a"))
+    )
+    assert code == EXIT_OK and first["outcome"] == "succeeded", first.get("message")
+
+    code, second = orchestrate(
+        tools, kubeconfig, target_path, tmp_path / "2", "deploy", *images(digest("b"))
+    )
+    assert code == EXIT_OK and second["outcome"] == "awaiting-promotion", second.get("message")
+
+    code, promoted = orchestrate(
+        tools, kubeconfig, target_path, tmp_path / "3", "promote", "--full"
+    )
+    assert code == EXIT_OK and promoted["outcome"] == "succeeded", promoted.get("message")
+
+    code, failed = orchestrate(
+        tools,
+        kubeconfig,
+        target_path,
+        tmp_path / "4",
+        "deploy",
+        *images(digest("c"), "ghcr.io/acme/unpullable/backend"),
+    )
+    assert code == EXIT_ROLLED_BACK, failed.get("message")
+    rollback = failed["rollback"]
+    assert (
+        isinstance(rollback, dict) and rollback["restored"] is True and rollback["to_revision"] == 2
+    )
+    assert str(rollback["method"]).startswith("Rollouts abort + helm rollback")

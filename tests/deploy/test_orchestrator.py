@@ -46,6 +46,7 @@ def test_rolling_deploy_applies_once_waits_tests_and_smokes(
     assert f"image.backend.digest={'sha256:' + 'a' * 64}" in up
     assert "image.frontend.repository=ghcr.io/acme/frontend" in up
     assert "--set-string strategy=rolling" in up
+    assert "--server-side" not in up  # Helm 4's default server-side apply for Deployments
     assert "--namespace blog-staging" in up
     assert any(
         c.startswith("kubectl rollout status deployment/blog-creator-backend")
@@ -92,6 +93,8 @@ def test_canary_waits_through_timed_pause_until_healthy(clock: FakeClock) -> Non
         if c.startswith("kubectl get rollouts.argoproj.io blog-creator-backend")
     ]
     assert len(gets) == 4  # kept polling through the timed pause
+    upgrade = next(c for c in cluster.commands() if c.startswith("helm upgrade"))
+    assert "--server-side=false" in upgrade  # the Rollouts controller owns Service selectors
     assert "--set-string strategy=canary" in next(
         c for c in cluster.commands() if c.startswith("helm upgrade")
     )
