@@ -3,12 +3,14 @@
 kube-apiserver, controller-manager, scheduler and etcd built from Go modules, with kwok fake
 nodes: the Deployment controller really rolls out, Helm really records revisions, hook pods
 of `helm test` complete, and an image whose reference contains "unpullable" never becomes
-Ready. Containers never run and there is no pod networking, so the HTTP smoke checks are left
-out here (they are tested against a real HTTP server in test_real_tools.py); Argo Rollouts has
-no controller here, so promote/abort of a canary are covered only by test_orchestrator.py.
+Ready; the Argo Rollouts controller runs as a host process (--with-rollouts). Containers never
+run and there is no pod networking, so the HTTP smoke checks are left out here (they are tested
+against a real HTTP server in test_real_tools.py), and there is no Prometheus for a canary
+analysis (covered by test_orchestrator.py only).
 
-Cycle: deploy → deploy of an unpullable image (verification fails) → automatic rollback,
-verified → deploy again → status → diff → operator rollback. Without the control-plane
+Rolling: deploy → unpullable image (verification fails) → automatic rollback, verified →
+status → diff → deploy again → operator rollback. blueGreen: deploy → awaiting promotion →
+promote --full → unpullable image → Rollouts abort + helm rollback, verified. Without the control-plane
 binaries the tests skip with the reason, unless CLUSTER_TESTS=required (set by .ci/run).
 """
 
