@@ -5,7 +5,7 @@
 # Needs the environment .ci/run prepares (root .venv, backend/.venv, frontend/node_modules,
 # helm/kubectl/linters in $TOOLS_DIR/bin, a Docker engine, redis-server, chromium).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 export TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"
 export PATH="$TOOLS_DIR/bin:$PATH"
 export NEXT_TELEMETRY_DISABLED=1
@@ -23,11 +23,13 @@ run_suite() {  # run_suite NAME COMMAND...
 
 pytest_root() { .venv/bin/python -m pytest "$@"; }
 
-run_suite platform   pytest_root tests --ignore=tests/images --junitxml=reports/platform-junit.xml
-run_suite backend    env REPORTS_DIR="$PWD/reports/backend" bash backend/scripts/test-with-elasticsearch.sh
+# frontend and e2e first: the e2e suite makes the production build that later suites serve.
+run_suite lint       bash -c '.venv/bin/ruff check src tests backend bench && shellcheck -S warning scripts/*.sh backend/scripts/*.sh .ci/run tests/run-all.sh'
 run_suite frontend   bash -c 'cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent'
 run_suite e2e        bash -c 'cd frontend && npm run -s build && npm run -s e2e'
-run_suite images     pytest_root tests/images --junitxml=reports/images-junit.xml
+run_suite backend    env REPORTS_DIR="$PWD/reports/backend" bash backend/scripts/test-with-elasticsearch.sh
+run_suite platform   pytest_root tests --ignore=tests/images --ignore=tests/supplychain --junitxml=reports/platform-junit.xml
+run_suite images     pytest_root tests/images tests/supplychain --junitxml=reports/images-junit.xml
 
 printf '\nSuites passed: %s\nSuites failed: %s\nTotal time: %ss\n' \
   "${passed[*]:-none}" "${failed[*]:-none}" "$((SECONDS - started))"
