@@ -204,6 +204,17 @@ def load_workflows(directory: Path = WORKFLOWS) -> dict[str, dict[str, Any]]:
     return {path.name: yaml.safe_load(path.read_text(encoding="utf-8")) for path in files}
 
 
+# Earlier steps of a job may add variables to the environment of the later ones.
+EXPORTED_ENV = (
+    re.compile(r"export-secret-env\.sh\s+([A-Z_][A-Z0-9_]*)\b"),
+    re.compile(r"\b([A-Z_][A-Z0-9_]*)(?:=|<<)[^\n]*>>\s*\"?\$\{?GITHUB_ENV\b"),
+)
+
+
+def exported_env(run: str) -> set[str]:
+    return {m.group(1) for pattern in EXPORTED_ENV for m in pattern.finditer(run)}
+
+
 def workflow_calls(workflows: Mapping[str, Mapping[str, Any]]) -> Iterator[DaggerStep]:
     for file_name, wf in workflows.items():
         wf_env = dict(wf.get("env") or {})
@@ -212,6 +223,9 @@ def workflow_calls(workflows: Mapping[str, Mapping[str, Any]]) -> Iterator[Dagge
             for index, step in enumerate(job.get("steps") or []):
                 uses = str(step.get("uses", ""))
                 if not uses.startswith(DAGGER_ACTION + "@"):
+                    job_env.update(
+                        dict.fromkeys(exported_env(str(step.get("run", ""))), "(exported)")
+                    )
                     continue
                 label = step.get("name") or f"step {index + 1}"
                 yield DaggerStep(

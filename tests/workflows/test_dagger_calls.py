@@ -17,6 +17,7 @@ from dagger_calls import (
     add_core_types,
     check_call,
     engine_version,
+    exported_env,
     kebab,
     load_workflows,
     module_surface,
@@ -73,6 +74,26 @@ def test_surface_reads_secrets_and_defaults_from_the_sdk(surface: Surface) -> No
     assert surface.objects["Directory"]["export"].args["path"].required
     # The repository is a DefaultPath argument: never required on the command line.
     assert "source" in surface.constructor and not surface.constructor["source"].required
+
+
+def test_variables_exported_by_earlier_steps_count() -> None:
+    assert exported_env(".github/scripts/export-secret-env.sh KUBECONFIG_DATA f") == {
+        "KUBECONFIG_DATA"
+    }
+    assert exported_env('echo "TOKEN=x" >> "$GITHUB_ENV"') == {"TOKEN"}
+    assert exported_env('echo "TOKEN=x" >> "$GITHUB_OUTPUT"') == set()
+    workflow = {
+        "jobs": {
+            "j": {
+                "steps": [
+                    {"run": ".github/scripts/export-secret-env.sh KC kubeconfig"},
+                    {"uses": "dagger/dagger-for-github@x", "with": {"call": "c"}},
+                ]
+            }
+        }
+    }
+    (step,) = workflow_calls({"w.yml": workflow})
+    assert "KC" in step.env
 
 
 def test_kebab_matches_the_cli() -> None:

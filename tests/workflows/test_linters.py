@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from dagger_calls import REPO
 
 BROKEN_WORKFLOW = """\
 name: broken

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from dagger_calls import REPO
 
 SCRIPTS = REPO / ".github" / "scripts"
 DIGEST = "sha256:" + "ab" * 32
