@@ -7,6 +7,11 @@ GitHub job summary and the job's verdict. Standard library only (runs on any run
   ci_summary.py release DIR   validate DIR/release.json (every image by digest), print
                               release.md, and write backend/frontend image outputs to
                               $GITHUB_OUTPUT when set
+  ci_summary.py sarif DIR [PREFIX]
+                              give every SARIF run under DIR its own category
+                              (runAutomationDetails.id = PREFIX/<file>[/<n>]/: code scanning
+                              rejects several runs of one tool in one category) and print
+                              found=true|false for $GITHUB_OUTPUT
 """
 
 from __future__ import annotations
@@ -220,7 +225,36 @@ def release_images(report_dir: Path) -> dict[str, str]:
     return refs
 
 
+def categorize_sarif(reports: Path, prefix: str) -> list[str]:
+    """Set a distinct automation id (the code-scanning category) on every SARIF run."""
+    ids: list[str] = []
+    for path in sorted(reports.rglob("*.sarif")) if reports.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ReportError(f"{path}: not JSON ({exc})") from None
+        runs = data.get("runs") if isinstance(data, dict) else None
+        if not isinstance(runs, list):
+            raise ReportError(f"{path}: no 'runs' list; not a SARIF log")
+        stem = path.relative_to(reports).with_suffix("").as_posix()
+        for index, run in enumerate(runs):
+            suffix = f"/{index + 1}" if len(runs) > 1 else ""
+            run_id = f"{prefix}/{stem}{suffix}/"
+            run["automationDetails"] = {**(run.get("automationDetails") or {}), "id": run_id}
+            ids.append(run_id)
+        path.write_text(json.dumps(data), encoding="utf-8")
+    return ids
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["sarif"] and len(argv) in (2, 3):
+        try:
+            ids = categorize_sarif(Path(argv[1]), argv[2] if len(argv) == 3 else "dagger")
+        except ReportError as exc:
+            print(f"::error::{exc}", file=sys.stderr)
+            return 1
+        print(f"found={'true' if ids else 'false'}")
+        return 0
     if len(argv) != 2 or argv[0] not in ("summary", "verdict", "release"):
         print(__doc__, file=sys.stderr)
         return 2

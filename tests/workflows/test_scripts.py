@@ -198,6 +198,34 @@ def test_release_without_report(tmp_path: Path) -> None:
     assert result.returncode == 1 and "release.json: missing" in result.stdout
 
 
+def test_sarif_runs_get_distinct_categories(reports: Path) -> None:
+    (reports / "scan" / "two-runs.sarif").write_text(
+        json.dumps({"runs": [{"tool": {"driver": {"name": "Trivy"}}}, {"automationDetails": {}}]})
+    )
+    result = summary_tool("sarif", str(reports), "nightly-prod")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "found=true\n"
+    ids = []
+    for path in sorted(reports.rglob("*.sarif")):
+        runs = json.loads(path.read_text())["runs"]
+        ids += [run["automationDetails"]["id"] for run in runs]
+    assert ids == [
+        "nightly-prod/scan/backend/",
+        "nightly-prod/scan/two-runs/1/",
+        "nightly-prod/scan/two-runs/2/",
+    ]
+    # results survive the rewrite
+    backend = json.loads((reports / "scan" / "backend.sarif").read_text())
+    assert len(backend["runs"][0]["results"]) == 4
+
+
+def test_sarif_without_files_and_with_a_broken_file(tmp_path: Path) -> None:
+    assert summary_tool("sarif", str(tmp_path)).stdout == "found=false\n"
+    (tmp_path / "bad.sarif").write_text('{"version": "2.1.0"}')
+    result = summary_tool("sarif", str(tmp_path))
+    assert result.returncode == 1 and "no 'runs' list" in result.stderr
+
+
 def test_usage_error() -> None:
     result = summary_tool("publish", "x")
     assert result.returncode == 2 and "ci_summary.py summary DIR" in result.stderr
