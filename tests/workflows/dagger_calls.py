@@ -298,11 +298,13 @@ def check_call(
     command = str(inputs.get("call") or inputs.get("args") or "").strip()
     if not command:
         return [*problems, f"{where}: no `call` input: every dagger step runs one function"]
-    if "'" in command:
-        # dagger-for-github v8 embeds the input as echo '${{ toJSON(inputs.call) }}': a single
-        # quote ends that string and breaks (or injects into) the action's own script.
+    if set(command) & set("'\"`\\") or "$(" in command:
+        # dagger-for-github v8 pastes the input into its own bash script, inside '...'
+        # (echo '${{ toJSON(inputs.call) }}') and "..." ([[ -n "${{ inputs.call }}" ]]):
+        # a quote, backtick, backslash or $( would end those strings or run a command.
         problems.append(
-            f"{where}: no single quotes in `call` (the action wraps it in '...'); use \""
+            f"{where}: no quotes, backticks, backslashes or $( in `call`: the action pastes it "
+            "into its own script inside '...' and \"...\""
         )
     if "secrets." in command:
         problems.append(
