@@ -75,7 +75,8 @@ class ElasticSearchIndex:
         replicas: int = 0,
         refresh_interval: str | None = None,
     ) -> ElasticSearchIndex:
-        client = AsyncElasticsearch(url, api_key=api_key, request_timeout=10, retry_on_timeout=True)
+        # httpx transport: the app already ships httpx, so aiohttp (the default) is not installed.
+        client = AsyncElasticsearch(url, api_key=api_key, request_timeout=10, retry_on_timeout=True, node_class="httpxasync")
         search_index = cls(client, index, analyzer, replicas, refresh_interval)
         try:
             await search_index.ensure_index()
