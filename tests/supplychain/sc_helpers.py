@@ -1,0 +1,64 @@
+"""Shared pieces of the supply-chain suite: what a published image is, push, cosign invocation."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sc_tools import DOCKER, run
+
+APPS = ("backend", "frontend")
+
+
+@dataclass(frozen=True)
+class Published:
+    app: str
+    repo: str  # 127.0.0.1:PORT/blog-creator/<app>
+    tag_ref: str  # repo:runtime
+    digest: str  # sha256:...
+    sbom: Path
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repo}@{self.digest}"
+
+
+@dataclass(frozen=True)
+class Tools:
+    cosign: str
+    syft: str
+
+
+def push(local_tag: str, remote_tag: str, env: dict[str, str]) -> str:
+    """docker tag + push; returns the manifest digest the registry stored."""
+    run([DOCKER, "tag", local_tag, remote_tag], timeout=30)
+    out = run([DOCKER, "push", remote_tag], env=env, timeout=600).stdout
+    match = re.search(r"digest: (sha256:[0-9a-f]{64})", out)
+    assert match, f"no digest in docker push output:\n{out[-2000:]}"
+    return match.group(1)
+
+
+REGISTRY_FLAGS = ("--allow-http-registry", "--allow-insecure-registry")
+
+
+def cosign(tools: Tools, env: dict[str, str], subcommand: str, *args: str, check: bool = True):
+    """cosign against the local HTTP registry, no Rekor (none is reachable here)."""
+    extra = ("--yes",) if subcommand in ("sign", "attest") else ()
+    return run(
+        [tools.cosign, subcommand, *REGISTRY_FLAGS, *extra, *args],
+        env=env,
+        timeout=180,
+        check=check,
+    )
+
+
+def json_lines(stdout: str) -> list[dict]:
+    """cosign verify prints a JSON array, verify-attestation one JSON document per line."""
+    docs: list[dict] = []
+    for line in stdout.splitlines():
+        if line.strip().startswith(("{", "[")):
+            parsed = json.loads(line)
+            docs.extend(parsed if isinstance(parsed, list) else [parsed])
+    return docs
