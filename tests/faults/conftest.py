@@ -18,7 +18,9 @@ from faultlib import BACKEND_PYTHON, REDIS_SERVER, Backend, RedisServer, backend
 def _tools_present() -> None:
     # Fail loudly (not skip) when CI lacks a tool: these tests are the evidence.
     if not Path(REDIS_SERVER).exists():
-        pytest.fail(f"redis-server not found ({REDIS_SERVER}): apt-get install redis-server or set REDIS_SERVER_BIN")
+        pytest.fail(
+            f"redis-server not found ({REDIS_SERVER}): apt-get install redis-server or set REDIS_SERVER_BIN"
+        )
     if not BACKEND_PYTHON.exists():
         pytest.fail(f"{BACKEND_PYTHON} missing: run `cd backend && uv sync --locked`")
 
@@ -38,7 +40,9 @@ def backend_factory(tmp_path: Path) -> Iterator:
     def make(redis_url: str, data_dir: Path | None = None) -> Backend:
         directory = data_dir or tmp_path / "backend"
         directory.mkdir(parents=True, exist_ok=True)
-        backend = Backend(backend_env(redis_url, directory), tmp_path / f"backend-{len(started)}.log")
+        backend = Backend(
+            backend_env(redis_url, directory), tmp_path / f"backend-{len(started)}.log"
+        )
         started.append(backend)
         backend.start()
         return backend

@@ -19,7 +19,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "backend"
 BACKEND_PYTHON = BACKEND / ".venv" / "bin" / "python"
-REDIS_SERVER = os.environ.get("REDIS_SERVER_BIN") or shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_SERVER = (
+    os.environ.get("REDIS_SERVER_BIN") or shutil.which("redis-server") or "/usr/bin/redis-server"
+)
 PASSWORD = "correct-horse-battery"
 
 
@@ -42,7 +44,9 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.1):
 class RedisServer:
     """redis-server with AOF (appendfsync always: an acknowledged write is on disk)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, dbfilename: str = "dump.rdb") -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, dbfilename: str = "dump.rdb"
+    ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.dbfilename = dbfilename
@@ -55,10 +59,25 @@ class RedisServer:
     def start(self, appendonly: bool = True) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-            "--dbfilename", self.dbfilename, "--appendonly", "yes" if appendonly else "no",
-            "--appendfsync", "always", "--save", "", "--daemonize", "no",
-            "--logfile", str(self.data_dir / "redis.log"),
+            REDIS_SERVER,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--dbfilename",
+            self.dbfilename,
+            "--appendonly",
+            "yes" if appendonly else "no",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self.ping, 10, f"redis-server on port {self.port}")
@@ -100,20 +119,36 @@ class Backend:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "ELASTICSEARCH_"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "ELASTICSEARCH_"))
+        }
         env.update(self.env)
         self.port = free_port()
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(BACKEND_PYTHON), "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log"],
-            cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(BACKEND_PYTHON),
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            cwd=BACKEND,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(self._ready, 30, f"backend readiness on {self.url} (log: {self.log_path})")
 
     def _ready(self) -> bool:
         if self.process and self.process.poll() is not None:
-            raise AssertionError(f"backend exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}")
+            raise AssertionError(
+                f"backend exited with {self.process.returncode}: {self.log_path.read_text()[-2000:]}"
+            )
         try:
             return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
         except httpx.HTTPError:
@@ -146,7 +181,10 @@ class Client:
         self.token = ""
 
     def register(self) -> None:
-        response = self.http.post("/auth/register", json={"email": self.email, "password": PASSWORD, "full_name": "Fault Test"})
+        response = self.http.post(
+            "/auth/register",
+            json={"email": self.email, "password": PASSWORD, "full_name": "Fault Test"},
+        )
         assert response.status_code == 201, response.text
 
     def login(self) -> None:
@@ -159,7 +197,9 @@ class Client:
         return self.http.post("/documents", files={"file": (name, text.encode(), "text/markdown")})
 
     def generate(self, document_id: str) -> httpx.Response:
-        return self.http.post("/drafts/generate", json={"document_ids": [document_id], "topic": "faults"})
+        return self.http.post(
+            "/drafts/generate", json={"document_ids": [document_id], "topic": "faults"}
+        )
 
     def documents(self) -> dict[str, dict]:
         response = self.http.get("/documents", params={"limit": 100})

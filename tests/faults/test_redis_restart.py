@@ -43,7 +43,9 @@ class Writer(threading.Thread):
         client.register()
         self.acknowledged[client.email] = {"documents": set(), "drafts": set()}
         client.login()
-        upload = client.upload(f"note-{n}.md", f"# Note {n}\n\nFault tolerance paragraph number {n}.\n")
+        upload = client.upload(
+            f"note-{n}.md", f"# Note {n}\n\nFault tolerance paragraph number {n}.\n"
+        )
         assert upload.status_code == 201, upload.text
         self.acknowledged[client.email]["documents"].add(upload.json()["id"])
         draft = client.generate(upload.json()["id"])
@@ -79,10 +81,14 @@ def test_redis_restart_under_writes(redis_server, backend_factory) -> None:
     writer.join(30)
 
     assert writer.failures >= 1, "the writer never saw the outage: the test did not exercise it"
-    acknowledged = {email: w for email, w in writer.acknowledged.items() if w["documents"] or w["drafts"]}
+    acknowledged = {
+        email: w for email, w in writer.acknowledged.items() if w["documents"] or w["drafts"]
+    }
     assert len(acknowledged) >= 5
     for email, writes in acknowledged.items():
         client = Client(backend.url, email)
         client.login()
-        assert writes["documents"] <= client.documents().keys(), f"{email}: acknowledged documents lost"
+        assert writes["documents"] <= client.documents().keys(), (
+            f"{email}: acknowledged documents lost"
+        )
         assert writes["drafts"] <= client.drafts().keys(), f"{email}: acknowledged drafts lost"
