@@ -296,12 +296,12 @@ def test_lint_steps_cover_every_tool_and_environment_values() -> None:
         "pyright src/pipeline",
         "pyright app",
         "hadolint",
-        "actionlint",
+        "actionlint .github/workflows/*.yml",
         "zizmor --offline",
         "npm run lint",
         "npm run typecheck",
     ):
-        assert any(c.startswith(tool) for c in commands), tool
+        assert any(tool in c for c in commands), tool
     helm = [c for c in commands if c.startswith("helm lint")]
     assert len(helm) == len({e.values_file for e in CONFIG.environments.values()})
 

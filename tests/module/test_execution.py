@@ -502,7 +502,7 @@ def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
         "ruff check",
         "pyright src/pipeline",
         "hadolint",
-        "actionlint",
+        "actionlint .github/workflows/*.yml",
         "zizmor --offline",
         "npm run lint",
         "npm run typecheck",
