@@ -39,7 +39,7 @@ module_dir() {  # module_dir MODULE@VERSION -> unpacked, read-only module source
 }
 
 writable_copy() {  # writable_copy SRC DEST
-  rm -rf "$2" && cp -r "$1" "$2" && chmod -R u+w "$2"
+  rm -rf "$2" && mkdir -p "$(dirname "$2")" && cp -r "$1" "$2" && chmod -R u+w "$2"
 }
 
 build_kubernetes() {
