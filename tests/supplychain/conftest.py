@@ -16,7 +16,7 @@ import pytest
 # The repository runs pytest with --import-mode=importlib: make the helper modules importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sc_helpers import APPS, Published, Tools, cosign, push
+from sc_helpers import APPS, Published, Tools, cosign, push, remove_local_refs
 from sc_registry import Registry, start_registry, stop_registry
 from sc_tools import DOCKER, REPO, find_tool, run
 
@@ -58,7 +58,7 @@ def registry(workdir: Path, tools: Tools) -> Iterator[Registry]:
 
 
 @pytest.fixture(scope="module")
-def client_env(workdir: Path, registry: Registry) -> dict[str, str]:
+def client_env(workdir: Path, registry: Registry) -> Iterator[dict[str, str]]:
     """Environment for docker/cosign/syft: a private DOCKER_CONFIG holding the registry login."""
     config_dir = workdir / "docker-config"
     config_dir.mkdir(mode=0o700)
@@ -75,7 +75,8 @@ def client_env(workdir: Path, registry: Registry) -> dict[str, str]:
         env=env,
         timeout=60,
     )
-    return env
+    yield env
+    shutil.rmtree(config_dir, ignore_errors=True)  # holds the registry credentials
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +145,10 @@ def published(
 ) -> Iterator[dict[str, Published]]:
     """Both runtime images pushed by digest, with a CycloneDX SBOM, a signature and an attestation."""
     result: dict[str, Published] = {}
-    remote_tags: list[str] = []
     try:
         for app in APPS:
             repo = f"{registry.host}/blog-creator/{app}"
             tag_ref = f"{repo}:runtime"
-            remote_tags.append(tag_ref)
             digest = push(source_images[app], tag_ref, client_env)
             sbom = workdir / f"{app}.cdx.json"
             run(
@@ -190,5 +189,4 @@ def published(
             result[app] = item
         yield result
     finally:
-        for tag in remote_tags + [f"{registry.host}/blog-creator/backend:tampered"]:
-            run([DOCKER, "rmi", tag], timeout=60, check=False)
+        remove_local_refs(registry.host)

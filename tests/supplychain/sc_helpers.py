@@ -40,6 +40,23 @@ def push(local_tag: str, remote_tag: str, env: dict[str, str]) -> str:
     return match.group(1)
 
 
+def remove_local_refs(registry_host: str) -> None:
+    """Drop every tag and repo digest the engine keeps for the test registry (the tampered image
+    goes with them; the source images keep their own tags)."""
+    listing = run(
+        [DOCKER, "images", "--digests", "--format", "{{.Repository}}\t{{.Tag}}\t{{.Digest}}"],
+        timeout=60,
+    ).stdout
+    refs = []
+    for line in listing.splitlines():
+        repo, tag, digest = line.split("\t")
+        if repo.startswith(f"{registry_host}/"):
+            refs += [f"{repo}:{tag}"] if tag != "<none>" else []
+            refs += [f"{repo}@{digest}"] if digest != "<none>" else []
+    for ref in refs:
+        run([DOCKER, "rmi", ref], timeout=60, check=False)
+
+
 REGISTRY_FLAGS = ("--allow-http-registry", "--allow-insecure-registry")
 
 

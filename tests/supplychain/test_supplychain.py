@@ -79,6 +79,8 @@ def test_sbom_is_cyclonedx_and_lists_the_application(
 ) -> None:
     bom = json.loads(published[app].sbom.read_text())
     assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"].startswith("1.")
+    # The SBOM describes exactly the pushed manifest, not a tag that may move.
+    assert bom["metadata"]["component"]["version"] == published[app].digest
     names = component_names(bom)
     assert EXPECTED_COMPONENTS[app] <= names, (
         f"missing {EXPECTED_COMPONENTS[app] - names} in {app} SBOM"
@@ -185,7 +187,7 @@ def test_modified_image_fails_verification(
     assert status == 201, body[-500:]
     proc = verify(tools, cosign_keys, tampered_ref, check=False)
     assert proc.returncode != 0, "a signature copied onto a different digest was accepted"
-    assert "no matching signatures" in proc.stderr.lower(), proc.stderr[-2000:]
+    assert "invalid or missing digest in claim" in proc.stderr.lower(), proc.stderr[-2000:]
 
     # The genuine digest still verifies: the failures above come from the modification alone.
     verify(tools, cosign_keys, signed.ref)
