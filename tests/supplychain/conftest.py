@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-# The repository runs pytest with --import-mode=importlib: make the helper modules importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# --import-mode=importlib: make the sc_* helpers importable. Appended, not prepended, so that
+# tests/images keeps resolving its own `from conftest import ...` when both folders run together.
+sys.path.append(str(Path(__file__).resolve().parent))
 
 from sc_helpers import APPS, Published, Tools, cosign, push, remove_local_refs
 from sc_registry import Registry, start_registry, stop_registry
