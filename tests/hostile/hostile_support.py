@@ -84,7 +84,10 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     work = tmp_path_factory.mktemp("backend")
     port = free_port()
     secret = secrets.token_hex(32)
-    log = work / "backend.log"
+    # Kept after the run (pytest prunes its temp dirs): the first place to look on a 500.
+    reports = Path(os.environ.get("REPORTS_DIR", REPO / "reports")) / "hostile"
+    reports.mkdir(parents=True, exist_ok=True)
+    log = reports / "backend.log"
     env = clean_env() | {
         "APP_ENV": "test",
         "JWT_SECRET": secret,

@@ -79,7 +79,7 @@ class SqliteMetadataStore:
         return cls(connection)
 
     async def ping(self) -> None:
-        await self._db.execute("SELECT 1")
+        await self._db.execute_fetchall("SELECT 1")
 
     async def close(self) -> None:
         await self._db.close()
@@ -258,7 +258,9 @@ class SqliteSearchIndex:
         return cls(connection)
 
     async def ping(self) -> None:
-        await self._db.execute("SELECT 1 FROM chunks LIMIT 1")
+        # Fetch to the end: an unfinished SELECT keeps a WAL read snapshot open on this
+        # connection, and the next upload's write then fails with "database is locked".
+        await self._db.execute_fetchall("SELECT 1 FROM chunks LIMIT 1")
 
     async def close(self) -> None:
         await self._db.close()
