@@ -6,4 +6,4 @@ from pathlib import Path
 # The repository runs pytest with --import-mode=importlib: make the helper module importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hostile_support import backend, user  # noqa: E402, F401 - pytest fixtures
+from hostile_support import backend, user  # noqa: F401 - pytest fixtures

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 import pytest
-
 from hostile_support import API, Backend, User, register
 
 PUBLIC = {("POST", "/api/v1/auth/register"), ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh")}

@@ -9,13 +9,12 @@ pytest 9 yet, so Hypothesis drives each operation's strategy directly.
 from __future__ import annotations
 
 import schemathesis
+from hostile_support import Backend, User
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
-
-from hostile_support import Backend, User
 
 # (mode, examples per operation): valid inputs exercise the handlers, invalid ones validation.
 BUDGET = [(GenerationMode.POSITIVE, 60), (GenerationMode.NEGATIVE, 25)]
@@ -25,7 +24,7 @@ MIN_TOTAL_CASES = 1000
 EXCLUDED = {("DELETE", "/api/v1/auth/me")}
 
 
-def fuzz(operation, mode: GenerationMode, examples: int, user: User, sent: list[str]) -> None:  # noqa: ANN001
+def fuzz(operation, mode: GenerationMode, examples: int, user: User, sent: list[str]) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
@@ -50,7 +49,7 @@ def test_every_operation_survives_generated_input(backend: Backend, user: User) 
             except Unsatisfiable:
                 # No schema-violating input exists (e.g. only free-form string path params).
                 assert mode is GenerationMode.NEGATIVE, operation.label
-            except BaseException as error:  # noqa: BLE001 - collect every operation's failure (groups too)
+            except BaseException as error:
                 if isinstance(error, KeyboardInterrupt):
                     raise
                 failures[f"{operation.label} [{mode.value}]"] = f"{type(error).__name__}: {error}"[:3000]

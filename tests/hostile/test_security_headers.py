@@ -7,11 +7,9 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-
 from hostile_support import API, REPO, Backend, User, clean_env, free_port, stop, wait_for_http
 
 FRONTEND = REPO / "frontend"

@@ -8,9 +8,8 @@ import socket
 import time
 
 import httpx
-import pytest
-
 import pdfs
+import pytest
 from hostile_support import API, MAX_UPLOAD_BYTES, Backend, User
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" + b"\x00" * 64
@@ -96,7 +95,7 @@ def test_wrong_content_is_a_clear_4xx(backend: Backend, user: User, name: str, c
     ],
     ids=["flate-bomb", "nesting-100k", "page-tree-cycle", "40k-pages"],
 )
-def test_pdf_bombs_are_refused_within_limits(backend: Backend, user: User, build) -> None:  # noqa: ANN001
+def test_pdf_bombs_are_refused_within_limits(backend: Backend, user: User, build) -> None:
     data = build()
     assert len(data) <= MAX_UPLOAD_BYTES
     started = time.monotonic()
