@@ -24,7 +24,13 @@ run_suite() {  # run_suite NAME COMMAND...
 pytest_root() { .venv/bin/python -m pytest "$@"; }
 
 # frontend and e2e first: the e2e suite makes the production build that later suites serve.
-run_suite lint       bash -c '.venv/bin/ruff check src tests backend bench && shellcheck -S warning scripts/*.sh backend/scripts/*.sh .ci/run tests/run-all.sh'
+# The checks of `dagger call lint` that the other suites do not already run (pyright strict on
+# the module: tests/module; ESLint/tsc: frontend; actionlint/zizmor:
+# tests/workflows; helm lint: tests/k8s).
+run_suite lint       bash -c '.venv/bin/ruff check src tests backend bench \
+  && (cd backend && ../.venv/bin/pyright --pythonpath .venv/bin/python) \
+  && .venv/bin/hadolint dockerfiles/*.Dockerfile \
+  && shellcheck -S warning scripts/*.sh backend/scripts/*.sh .ci/run tests/run-all.sh'
 run_suite frontend   bash -c 'cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent'
 run_suite e2e        bash -c 'cd frontend && npm run -s build && npm run -s e2e'
 run_suite backend    env REPORTS_DIR="$PWD/reports/backend" bash backend/scripts/test-with-elasticsearch.sh

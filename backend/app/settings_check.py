@@ -9,7 +9,7 @@ from app.settings import Settings, describe_error
 
 def main() -> int:
     try:
-        settings = Settings()
+        settings = Settings()  # pyright: ignore[reportCallIssue]  # fields come from the environment
     except ValidationError as error:
         print(describe_error(error), file=sys.stderr)
         return 2

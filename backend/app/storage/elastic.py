@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from elastic_transport import HttpxAsyncHttpNode
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch.helpers import async_bulk, async_scan
 
@@ -76,7 +77,9 @@ class ElasticSearchIndex:
         refresh_interval: str | None = None,
     ) -> ElasticSearchIndex:
         # httpx transport: the app already ships httpx, so aiohttp (the default) is not installed.
-        client = AsyncElasticsearch(url, api_key=api_key, request_timeout=10, retry_on_timeout=True, node_class="httpxasync")
+        client = AsyncElasticsearch(
+            url, api_key=api_key, request_timeout=10, retry_on_timeout=True, node_class=HttpxAsyncHttpNode
+        )
         search_index = cls(client, index, analyzer, replicas, refresh_interval)
         try:
             await search_index.ensure_index()

@@ -13,6 +13,11 @@ from app.storage.base import EmailTakenError
 
 M = TypeVar("M", bound=BaseModel)
 
+
+def _text(raw: bytes | str) -> str:
+    """Redis answers bytes (decode_responses off); accept str too."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
 _CREATE_USER = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
     redis.call('SET', KEYS[2], ARGV[2])
@@ -56,7 +61,7 @@ class RedisMetadataStore:
 
     async def get_user_by_email(self, email: str) -> User | None:
         user_id = await self.redis.get(self._k("email", email))
-        return await self.get_user(user_id.decode()) if user_id else None
+        return await self.get_user(_text(user_id)) if user_id else None
 
     async def delete_user(self, user_id: str) -> None:
         user = await self.get_user(user_id)
@@ -85,7 +90,7 @@ class RedisMetadataStore:
 
     async def get_api_key_by_hash(self, key_hash: str) -> ApiKey | None:
         key_id = await self.redis.get(self._k("apikeyhash", key_hash))
-        return await self._get(ApiKey, self._k("apikey", key_id.decode())) if key_id else None
+        return await self._get(ApiKey, self._k("apikey", _text(key_id))) if key_id else None
 
     async def touch_api_key(self, key_id: str, when: datetime) -> None:
         key = await self._get(ApiKey, self._k("apikey", key_id))
@@ -123,7 +128,7 @@ class RedisMetadataStore:
         if document is None or document.user_id != user_id:
             return None
         text = await self.redis.get(self._k("doctext", document_id))
-        document.text = text.decode() if text else ""
+        document.text = _text(text) if text else ""
         return document
 
     async def delete_document(self, user_id: str, document_id: str) -> bool:
@@ -155,7 +160,8 @@ class RedisMetadataStore:
         return model.model_validate_json(raw) if raw else None
 
     async def _ids(self, user_id: str, kind: str) -> list[str]:
-        return [raw.decode() for raw in await self.redis.zrange(self._k("user", user_id, kind), 0, -1)]
+        members: list[bytes] = await self.redis.zrange(self._k("user", user_id, kind), 0, -1)  # pyright: ignore[reportAssignmentType]  # no scores requested: members only
+        return [_text(raw) for raw in members]
 
     async def _many(self, model: type[M], kind: str, ids: list[str]) -> list[M]:
         if not ids:
@@ -169,13 +175,13 @@ class RedisMetadataStore:
             pipe.zcard(index_key)
             pipe.zrevrange(index_key, offset, offset + limit - 1)
             total, ids = await pipe.execute()
-        return await self._many(model, kind, [raw.decode() for raw in ids]), int(total)
+        return await self._many(model, kind, [_text(raw) for raw in ids]), int(total)
 
     async def _delete(
         self, model: type[M], kind: str, user_id: str, index: str, item_id: str, extra: tuple[str, ...] = ()
     ) -> bool:
         item = await self._get(model, self._k(kind, item_id))
-        if item is None or item.user_id != user_id:
+        if item is None or getattr(item, "user_id", None) != user_id:
             return False
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._k(kind, item_id), *(self._k(e, item_id) for e in extra))

@@ -207,7 +207,7 @@ class SqliteMetadataStore:
 
     # execute_fetchall is one hop to aiosqlite's thread (execute + fetch + close would be three).
     async def _one(self, model: type[T], sql: str, *params: object) -> T | None:
-        rows = await self._db.execute_fetchall(sql, params)
+        rows = list(await self._db.execute_fetchall(sql, params))
         return self._build(model, rows[0]) if rows else None
 
     async def _page(
