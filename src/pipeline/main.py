@@ -39,6 +39,24 @@ SOURCE_IGNORE = [
 ]
 
 
+# Arguments shared by the deploy functions: one definition, so each flag reads the same everywhere.
+Kubeconfig = Annotated[
+    dagger.Secret | None,
+    Doc("Kubeconfig of the cluster, e.g. file://~/.kube/config or env://KUBECONFIG_DATA"),
+]
+KubeContext = Annotated[str, Doc("Kubeconfig context (default: the environment's)")]
+SmokeToken = Annotated[
+    dagger.Secret | None,
+    Doc("Test-account token for the authenticated smoke check, e.g. env://SMOKE_TOKEN"),
+]
+BackendImage = Annotated[
+    str, Doc("Backend image as REPO@sha256:<digest> (default: from --release-report)")
+]
+FrontendImage = Annotated[
+    str, Doc("Frontend image as REPO@sha256:<digest> (default: from --release-report)")
+]
+
+
 @enum_type
 class App(enum.Enum):
     """An application of the repository."""
@@ -394,17 +412,10 @@ class Pipeline:
     async def deploy(
         self,
         env: Annotated[str, Doc("Environment of pipeline.yaml: dev, staging, prod, or local")],
-        kubeconfig: Annotated[
-            dagger.Secret | None,
-            Doc("Kubeconfig of the cluster, e.g. file://~/.kube/config or env://KUBECONFIG_DATA"),
-        ] = None,
-        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
-        backend_image: Annotated[
-            str, Doc("Backend image as REPO@sha256:<digest> (default: from --release-report)")
-        ] = "",
-        frontend_image: Annotated[
-            str, Doc("Frontend image as REPO@sha256:<digest> (default: from --release-report)")
-        ] = "",
+        kubeconfig: Kubeconfig = None,
+        context: KubeContext = "",
+        backend_image: BackendImage = "",
+        frontend_image: FrontendImage = "",
         release_report: Annotated[
             dagger.File | None,
             Doc("release.json written by `release`: digests, scan verdict (gates in signed envs)"),
@@ -424,10 +435,7 @@ class Pipeline:
         approved_by: Annotated[
             str, Doc("Who approved this deploy (required where the environment requires approval)")
         ] = "",
-        smoke_token: Annotated[
-            dagger.Secret | None,
-            Doc("Test-account token for the authenticated smoke check, e.g. env://SMOKE_TOKEN"),
-        ] = None,
+        smoke_token: SmokeToken = None,
         smoke_api_path: Annotated[
             str, Doc("API path checked with --smoke-token after the deploy, e.g. /api/v1/auth/me")
         ] = "",
@@ -466,14 +474,10 @@ class Pipeline:
     async def promote(
         self,
         env: Annotated[str, Doc("Environment of pipeline.yaml whose rollout is paused")],
-        kubeconfig: Annotated[
-            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
-        ] = None,
-        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        kubeconfig: Kubeconfig = None,
+        context: KubeContext = "",
         full: Annotated[bool, Doc("Skip the remaining canary steps and analysis")] = False,
-        smoke_token: Annotated[
-            dagger.Secret | None, Doc("Test-account token for the authenticated smoke check")
-        ] = None,
+        smoke_token: SmokeToken = None,
     ) -> dagger.Directory:
         """Advance a paused canary / blue-green rollout (or fully promote it), then verify."""
         from pipeline.deploy_container import DeployInputs, deploy_action
@@ -488,10 +492,8 @@ class Pipeline:
     async def abort(
         self,
         env: Annotated[str, Doc("Environment of pipeline.yaml with a rollout in progress")],
-        kubeconfig: Annotated[
-            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
-        ] = None,
-        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        kubeconfig: Kubeconfig = None,
+        context: KubeContext = "",
     ) -> dagger.Directory:
         """Abort a canary / blue-green rollout: all traffic back to the stable version."""
         from pipeline.deploy_container import DeployInputs, deploy_action
@@ -506,16 +508,12 @@ class Pipeline:
     async def rollback(
         self,
         env: Annotated[str, Doc("Environment of pipeline.yaml to roll back")],
-        kubeconfig: Annotated[
-            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
-        ] = None,
-        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        kubeconfig: Kubeconfig = None,
+        context: KubeContext = "",
         revision: Annotated[
             int, Doc("Helm revision to restore (see `status`); 0 = the previous one")
         ] = 0,
-        smoke_token: Annotated[
-            dagger.Secret | None, Doc("Test-account token for the authenticated smoke check")
-        ] = None,
+        smoke_token: SmokeToken = None,
     ) -> dagger.Directory:
         """Roll the release back to a previous Helm revision and verify it serves."""
         from pipeline.deploy_container import DeployInputs, deploy_action
@@ -532,10 +530,8 @@ class Pipeline:
     async def status(
         self,
         env: Annotated[str, Doc("Environment of pipeline.yaml")],
-        kubeconfig: Annotated[
-            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
-        ] = None,
-        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
+        kubeconfig: Kubeconfig = None,
+        context: KubeContext = "",
     ) -> str:
         """Revision history, images, rollout phase, ready replicas and recent events."""
         from pipeline.deploy_container import DeployInputs, deploy_action
@@ -550,16 +546,10 @@ class Pipeline:
     async def diff(
         self,
         env: Annotated[str, Doc("Environment of pipeline.yaml")],
-        kubeconfig: Annotated[
-            dagger.Secret | None, Doc("Kubeconfig of the cluster, e.g. env://KUBECONFIG_DATA")
-        ] = None,
-        context: Annotated[str, Doc("Kubeconfig context (default: the environment's)")] = "",
-        backend_image: Annotated[
-            str, Doc("Backend image as REPO@sha256:<digest> (default: from --release-report)")
-        ] = "",
-        frontend_image: Annotated[
-            str, Doc("Frontend image as REPO@sha256:<digest> (default: from --release-report)")
-        ] = "",
+        kubeconfig: Kubeconfig = None,
+        context: KubeContext = "",
+        backend_image: BackendImage = "",
+        frontend_image: FrontendImage = "",
         release_report: Annotated[
             dagger.File | None, Doc("release.json written by `release` (the digests to compare)")
         ] = None,
