@@ -39,7 +39,19 @@ SOURCE_IGNORE = [
 ]
 
 
-# Arguments shared by the deploy functions: one definition, so each flag reads the same everywhere.
+# Arguments shared by several functions: one definition, so each flag reads the same everywhere.
+RegistryUsername = Annotated[str, Doc("User name for the registry of pipeline.yaml")]
+RegistryPassword = Annotated[
+    dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
+]
+CosignKey = Annotated[dagger.Secret | None, Doc("Cosign private key, e.g. file://cosign.key")]
+CosignPassword = Annotated[
+    dagger.Secret | None, Doc("Password of the cosign key, e.g. env://COSIGN_PASSWORD")
+]
+OidcToken = Annotated[
+    dagger.Secret | None,
+    Doc("OIDC identity token for keyless signing (GitHub Actions id-token)"),
+]
 Kubeconfig = Annotated[
     dagger.Secret | None,
     Doc("Kubeconfig of the cluster, e.g. file://~/.kube/config or env://KUBECONFIG_DATA"),
@@ -234,10 +246,8 @@ class Pipeline:
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def push(
         self,
-        registry_username: Annotated[str, Doc("User name for the registry of pipeline.yaml")],
-        registry_password: Annotated[
-            dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
-        ],
+        registry_username: RegistryUsername,
+        registry_password: RegistryPassword,
     ) -> str:
         """Publish both images with the revision tag (and version tag); requires --revision.
 
@@ -256,20 +266,11 @@ class Pipeline:
         images: Annotated[
             list[str], Doc("Image references by digest (<repo>@sha256:...), e.g. from push")
         ],
-        registry_username: Annotated[str, Doc("User name for the registry of pipeline.yaml")],
-        registry_password: Annotated[
-            dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
-        ],
-        cosign_key: Annotated[
-            dagger.Secret | None, Doc("Cosign private key, e.g. file://cosign.key")
-        ] = None,
-        cosign_password: Annotated[
-            dagger.Secret | None, Doc("Password of the cosign key, e.g. env://COSIGN_PASSWORD")
-        ] = None,
-        oidc_token: Annotated[
-            dagger.Secret | None,
-            Doc("OIDC identity token for keyless signing (GitHub Actions id-token)"),
-        ] = None,
+        registry_username: RegistryUsername,
+        registry_password: RegistryPassword,
+        cosign_key: CosignKey = None,
+        cosign_password: CosignPassword = None,
+        oidc_token: OidcToken = None,
         sbom: Annotated[
             dagger.Directory | None,
             Doc("SBOMs to attest (from `sbom`); generated when omitted"),
@@ -308,20 +309,11 @@ class Pipeline:
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def release(
         self,
-        registry_username: Annotated[str, Doc("User name for the registry of pipeline.yaml")],
-        registry_password: Annotated[
-            dagger.Secret, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
-        ],
-        cosign_key: Annotated[
-            dagger.Secret | None, Doc("Cosign private key, e.g. file://cosign.key")
-        ] = None,
-        cosign_password: Annotated[
-            dagger.Secret | None, Doc("Password of the cosign key, e.g. env://COSIGN_PASSWORD")
-        ] = None,
-        oidc_token: Annotated[
-            dagger.Secret | None,
-            Doc("OIDC identity token for keyless signing (GitHub Actions id-token)"),
-        ] = None,
+        registry_username: RegistryUsername,
+        registry_password: RegistryPassword,
+        cosign_key: CosignKey = None,
+        cosign_password: CosignPassword = None,
+        oidc_token: OidcToken = None,
     ) -> dagger.Directory:
         """ci, then push, SBOM and sign; returns the release report (release.json, release.md)
         with digests, scan summary, SBOMs and signatures: `release ... export --path release`.
