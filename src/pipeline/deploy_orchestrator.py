@@ -36,7 +36,6 @@ from .deploy_plan import (
     helm_upgrade_args,
     parse_json,
     resolve_images,
-    selector,
     split_documents,
 )
 from .deploy_report import (
@@ -59,7 +58,7 @@ from .rollout_verify import (
     restore,
     verify,
 )
-from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, get_rollouts
+from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, get_rollouts, list_release_objects
 
 ROLLOUT_CRD = "rollouts.argoproj.io"
 
@@ -336,20 +335,7 @@ def status(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployR
             else "release not installed"
         )
         kind = "deployments.apps" if target.strategy == "rolling" else "rollouts.argoproj.io"
-        done = tools.run(
-            "kubectl",
-            [
-                "get",
-                kind,
-                "--namespace",
-                target.namespace,
-                "--selector",
-                selector(target),
-                "--output",
-                "json",
-            ],
-            KUBECTL_TIMEOUT_S,
-        )
+        done = list_release_objects(tools, target, kind)
         if done.ok:
             for item in cast(
                 list[dict[str, object]],

@@ -24,7 +24,7 @@ from .deploy_plan import (
     selector,
 )
 from .deploy_report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
-from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, wait_for_release
+from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, list_release_objects, wait_for_release
 
 HELM_TIMEOUT_S = 120
 SMOKE_RETRY_SECONDS = 3.0
@@ -237,20 +237,7 @@ def _smoke_one(
 
 
 def _frontend_service(tools: ClusterTools, target: DeployTarget) -> tuple[str, str]:
-    done = tools.run(
-        "kubectl",
-        [
-            "get",
-            "services",
-            "--namespace",
-            target.namespace,
-            "--selector",
-            selector(target),
-            "--output",
-            "json",
-        ],
-        KUBECTL_TIMEOUT_S,
-    )
+    done = list_release_objects(tools, target, "services")
     if not done.ok:
         return "", f"cannot list services: {done.reason(2)}"
     items = cast(dict[str, object], parse_json(done.stdout, "kubectl get services")).get(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from .cluster_tools import Clock, ClusterTools
+from .cluster_tools import Clock, ClusterTools, CommandResult
 from .deploy_plan import DeployTarget, names_from_list, parse_json, selector, workload_kinds
 
 POLL_SECONDS = 2.0
@@ -117,22 +117,19 @@ def _indefinite_pause(spec: dict[str, object], status: dict[str, object]) -> boo
     return False
 
 
-def find_workloads(tools: ClusterTools, target: DeployTarget) -> tuple[list[str], str]:
-    """Names of the release's Deployments or Rollouts, or ([], error)."""
-    done = tools.run(
+def list_release_objects(tools: ClusterTools, target: DeployTarget, kind: str) -> CommandResult:
+    """`kubectl get KIND` of the release's objects (by the release's label selector), as JSON."""
+    return tools.run(
         "kubectl",
-        [
-            "get",
-            workload_kinds(target.strategy),
-            "--namespace",
-            target.namespace,
-            "--selector",
-            selector(target),
-            "--output",
-            "json",
-        ],
+        ["get", kind, "--namespace", target.namespace, "--selector", selector(target)]
+        + ["--output", "json"],
         KUBECTL_TIMEOUT_S,
     )
+
+
+def find_workloads(tools: ClusterTools, target: DeployTarget) -> tuple[list[str], str]:
+    """Names of the release's Deployments or Rollouts, or ([], error)."""
+    done = list_release_objects(tools, target, workload_kinds(target.strategy))
     if not done.ok:
         return [], f"cannot list {workload_kinds(target.strategy)}: {done.reason(3)}"
     names = names_from_list(parse_json(done.stdout, "kubectl get"))
