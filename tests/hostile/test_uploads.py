@@ -12,7 +12,10 @@ import pdfs
 import pytest
 from hostile_support import API, MAX_UPLOAD_BYTES, Backend, User
 
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" + b"\x00" * 64
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    + b"\x00" * 64
+)
 PARSE_TIMEOUT = 20.0  # seconds a hostile upload may take before the test calls it a hang
 
 
@@ -24,8 +27,11 @@ def upload(backend: Backend, user: User, name: str, content: bytes) -> httpx.Res
 def upload_raw_name(backend: Backend, user: User, name: str, content: bytes) -> httpx.Response:
     """Multipart with the file name's UTF-8 bytes as they are (httpx would percent-escape CR, LF, NUL)."""
     body = (
-        b'--hostileboundary\r\nContent-Disposition: form-data; name="file"; filename="' + name.encode()
-        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n' + content + b"\r\n--hostileboundary--\r\n"
+        b'--hostileboundary\r\nContent-Disposition: form-data; name="file"; filename="'
+        + name.encode()
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + content
+        + b"\r\n--hostileboundary--\r\n"
     )
     headers = user.headers | {"Content-Type": "multipart/form-data; boundary=hostileboundary"}
     with httpx.Client(base_url=backend.url, headers=headers, timeout=PARSE_TIMEOUT) as client:
@@ -53,6 +59,25 @@ def test_oversized_file_is_413_naming_the_limit(backend: Backend, user: User) ->
     assert exactly.status_code == 201, exactly.text
 
 
+def read_response(sock: socket.socket) -> str:
+    """One whole HTTP response: headers and body can arrive in separate segments."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _content_length(data):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("latin-1")
+
+
+def _content_length(data: bytes) -> int:
+    for line in data.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
 def test_declared_huge_body_is_refused_before_reading(backend: Backend, user: User) -> None:
     # A 1 GiB Content-Length with a tiny body (raw socket: HTTP clients refuse to lie): the
     # server must answer at once instead of waiting for, or buffering, the announced gigabyte.
@@ -63,7 +88,7 @@ def test_declared_huge_body_is_refused_before_reading(backend: Backend, user: Us
     )
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head.encode())
-        answer = sock.recv(65536).decode("latin-1")
+        answer = read_response(sock)
     assert answer.startswith("HTTP/1.1 413"), answer[:500]
     assert "request body too large" in answer
 
@@ -79,9 +104,19 @@ def test_declared_huge_body_is_refused_before_reading(backend: Backend, user: Us
         ("noextension", b"plain words", 415, ["noextension"]),
         ("empty.md", b"   \n\t\n", 422, ["no text"]),
     ],
-    ids=["png-as-pdf", "png-as-md", "latin1-as-txt", "png", "double-extension", "no-extension", "blank"],
+    ids=[
+        "png-as-pdf",
+        "png-as-md",
+        "latin1-as-txt",
+        "png",
+        "double-extension",
+        "no-extension",
+        "blank",
+    ],
 )
-def test_wrong_content_is_a_clear_4xx(backend: Backend, user: User, name: str, content: bytes, status: int, words: list[str]) -> None:
+def test_wrong_content_is_a_clear_4xx(
+    backend: Backend, user: User, name: str, content: bytes, status: int, words: list[str]
+) -> None:
     assert_refused(upload(backend, user, name, content), status, *words)
 
 
@@ -116,7 +151,10 @@ def test_a_valid_pdf_still_works(backend: Backend, user: User) -> None:
     response = upload(backend, user, "fine.pdf", pdfs.readable_pdf("Comets have icy tails"))
     assert response.status_code == 201, response.text
     with backend.client(**user.headers) as client:
-        assert "Comets have icy tails" in client.get(f"{API}/documents/{response.json()['id']}").json()["text"]
+        assert (
+            "Comets have icy tails"
+            in client.get(f"{API}/documents/{response.json()['id']}").json()["text"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -126,15 +164,31 @@ def test_a_valid_pdf_still_works(backend: Backend, user: User) -> None:
         ("..\\..\\windows\\system32\\evil.md", "evil.md"),
         ("/etc/shadow.txt", "shadow.txt"),
         ("notes\x00.md", "notes.md"),
-        ("r\u00e9sum\u00e9 \u65e5\u672c\u8a9e \U0001f680.md", "r\u00e9sum\u00e9 \u65e5\u672c\u8a9e \U0001f680.md"),
+        (
+            "r\u00e9sum\u00e9 \u65e5\u672c\u8a9e \U0001f680.md",
+            "r\u00e9sum\u00e9 \u65e5\u672c\u8a9e \U0001f680.md",
+        ),
         ("invoice\u202egnp.md", "invoicegnp.md"),  # right-to-left override dropped
         ("tab\tand\x7fdel.md", "tabanddel.md"),
         ("a" * 300 + ".md", None),
     ],
-    ids=["dotdot", "backslashes", "absolute", "nul", "unicode", "rtl-override", "controls", "300-chars"],
+    ids=[
+        "dotdot",
+        "backslashes",
+        "absolute",
+        "nul",
+        "unicode",
+        "rtl-override",
+        "controls",
+        "300-chars",
+    ],
 )
-def test_file_names_are_stored_safely(backend: Backend, user: User, sent: str, stored: str | None) -> None:
-    response = upload_raw_name(backend, user, sent, b"# Title\n\nSome harmless words about rivers.\n")
+def test_file_names_are_stored_safely(
+    backend: Backend, user: User, sent: str, stored: str | None
+) -> None:
+    response = upload_raw_name(
+        backend, user, sent, b"# Title\n\nSome harmless words about rivers.\n"
+    )
     assert response.status_code in {201, 415}, response.text
     if response.status_code == 415:  # a cut name may lose its extension: refused clearly
         assert stored is None
