@@ -1,5 +1,7 @@
 """Graceful shutdown: two backend replicas sharing Redis behind nginx (as a load balancer runs
-them) and a steady stream of requests; `docker stop` of one replica loses no request.
+them) and a steady stream of requests; `docker stop` of one replica loses no request, and a
+rolling replacement of both replicas (new one in, old one drained out, as a Deployment with
+maxSurge does) loses none either.
 
 Most requests are POST /auth/login (argon2: tens of ms each, so some are in flight when SIGTERM
 arrives). nginx does not retry a POST once it was sent, so a replica that dropped in-flight
@@ -37,8 +39,7 @@ http {{
   uwsgi_temp_path {tmp}/uwsgi;
   scgi_temp_path {tmp}/scgi;
   upstream backends {{
-    server {a}:8000 max_fails=1 fail_timeout=30s;
-    server {b}:8000 max_fails=1 fail_timeout=30s;
+{servers}
   }}
   server {{
     listen 127.0.0.1:{port};
@@ -62,6 +63,11 @@ def nginx_binary() -> str:
     return path
 
 
+def nginx_conf(tmp: Path, ips: list[str], port: int) -> str:
+    servers = "\n".join(f"    server {ip}:8000 max_fails=1 fail_timeout=30s;" for ip in ips)
+    return NGINX_CONF.format(tmp=tmp, servers=servers, port=port)
+
+
 def container_ip(c: Container) -> str:
     nets = c.inspect()["NetworkSettings"]["Networks"]
     return next(iter(nets.values()))["IPAddress"]
@@ -82,14 +88,26 @@ def replicas_behind_nginx(backend_runtime: str, redis_image: str, tmp_path: Path
         started.append(b)
         port = free_port()
         conf = tmp_path / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp_path, a=container_ip(a), b=container_ip(b), port=port))
+        conf.write_text(nginx_conf(tmp_path, [container_ip(a), container_ip(b)], port))
         nginx = subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(tmp_path)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: http_get(url + "/healthz")[0] == 200, 20, "nginx in front of the replicas")
         status, body = http_json("POST", url + "/api/v1/auth/register", CREDENTIALS | {"full_name": "Load"})
         assert status == 201, body
-        yield {"a": a, "b": b, "ip_a": container_ip(a), "ip_b": container_ip(b), "port": port}
+        def start_replica(alias: str) -> Container:
+            replica, _ = start_backend(backend_runtime, net, alias, *shared)
+            started.append(replica)
+            return replica
+
+        def route_to(ips: list[str]) -> None:
+            """Rewrite the upstream list and reload nginx (graceful: in-flight requests finish)."""
+            conf.write_text(nginx_conf(tmp_path, ips, port))
+            subprocess.run([nginx_binary(), "-c", str(conf), "-p", str(tmp_path), "-s", "reload"],
+                           check=True, capture_output=True, timeout=30)
+
+        yield {"a": a, "b": b, "ip_a": container_ip(a), "ip_b": container_ip(b), "port": port,
+               "start_replica": start_replica, "route_to": route_to}
     finally:
         if nginx is not None:
             nginx.terminate()
@@ -106,8 +124,12 @@ LOGIN_BODY = json.dumps(CREDENTIALS)
 class Load:
     """Workers sending POST /api/v1/auth/login (and one GET /readyz) until stopped."""
 
-    def __init__(self, port: int, workers: int = 4) -> None:
+    def __init__(self, port: int, workers: int = 4, keepalive: bool = True) -> None:
         self.port, self.stop = port, threading.Event()
+        # A reload of nginx closes its idle keep-alive connections, which a client without
+        # retries would count as failures that say nothing about the replicas: the rolling
+        # test opens a connection per request.
+        self.headers = {} if keepalive else {"Connection": "close"}
         self.lock = threading.Lock()
         self.ok: list[tuple[float, str]] = []
         self.failures: list[str] = []
@@ -118,9 +140,10 @@ class Load:
         while not self.stop.is_set():
             try:
                 if probe:
-                    conn.request("GET", "/readyz")
+                    conn.request("GET", "/readyz", headers=self.headers)
                 else:
-                    conn.request("POST", "/api/v1/auth/login", LOGIN_BODY, {"Content-Type": "application/json"})
+                    conn.request("POST", "/api/v1/auth/login", LOGIN_BODY,
+                                 {"Content-Type": "application/json", **self.headers})
                 resp = conn.getresponse()
                 resp.read()
                 with self.lock:
@@ -165,3 +188,27 @@ def test_stopping_a_replica_loses_no_request(replicas_behind_nginx: dict) -> Non
     # The replica exited on SIGTERM by itself (exit code 0), well before Docker's SIGKILL.
     assert state["ExitCode"] == 0 and not state["OOMKilled"], state
     assert stopped - stop_started < 25
+
+
+def test_rolling_replacement_of_both_replicas_loses_no_request(replicas_behind_nginx: dict) -> None:
+    env = replicas_behind_nginx
+    live = {"a": env["a"], "b": env["b"]}
+    with Load(env["port"], keepalive=False) as load:
+        time.sleep(2)
+        for name in ("a", "b"):
+            old = live[name]
+            new = env["start_replica"](f"backend-{name}-next")
+            others = [container_ip(c) for c in live.values() if c is not old]
+            env["route_to"]([*others, container_ip(old), container_ip(new)])  # surge: new one in
+            since = time.monotonic()
+            wait_until(lambda: any(t > since and u.startswith(container_ip(new)) for t, u in load.ok),  # noqa: B023
+                       20, f"traffic on the new replica {name}")
+            env["route_to"]([*others, container_ip(new)])  # old one out of the balancer...
+            docker("stop", "-t", "30", old.cid)  # ...then drained and stopped
+            live[name] = new
+        replaced = time.monotonic()
+        time.sleep(2)
+    assert load.failures == [], f"{len(load.failures)} failed requests: {load.failures[:5]}"
+    new_ips = {container_ip(c) for c in live.values()}
+    after = {u.split(":")[0] for t, u in load.ok if t > replaced}
+    assert after and after <= new_ips, (after, new_ips)
