@@ -240,6 +240,13 @@ schema = obj(
                     "pattern": r"^$|^https?://[^:@/]+(:[0-9]+)?/?$",
                     "description": "http[s]://host[:port] without credentials",
                 },
+                "elasticsearchCA": obj(
+                    {
+                        "secretName": {"type": "string", "pattern": r"^$|" + DNS_LABEL},
+                        "key": {"type": "string", "pattern": r"^[-._a-zA-Z0-9]+$"},
+                    },
+                    ["secretName", "key"],
+                ),
                 "generationProvider": enum("extractive", "openai"),
                 "openaiBaseUrl": {"type": "string", "pattern": r"^$|^https?://"},
                 "openaiModel": S,
@@ -319,6 +326,11 @@ schema = obj(
                     "type": "string",
                     "pattern": HOST,
                     "description": "a DNS name like blog.example.com (no scheme, no path)",
+                },
+                "apiPathPrefix": {
+                    "type": "string",
+                    "pattern": r"^$|^/[a-z0-9][-a-z0-9/]*[a-z0-9]$",
+                    "description": "path prefix routed to the backend, e.g. /api/v1 ('' = none)",
                 },
                 "tls": obj(
                     {

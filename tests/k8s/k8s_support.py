@@ -14,20 +14,40 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "k8s" / "chart"
 ENVIRONMENTS = REPO / "k8s" / "environments"
 PLATFORM = REPO / "k8s" / "platform"
 CRD_DIR = (REPO / ".." / "shared" / "crds").resolve()
-NAMESPACE = "blog-creator"
-RELEASE = "blog"
+PIPELINE_YAML = REPO / "pipeline.yaml"
+# What a deploy applies: pipeline.yaml's release name in the environment's namespace.
+RELEASE = "blog-creator"
+FULLNAME = "blog-creator"  # blog.fullname of release "blog-creator" (it contains the chart name)
 DIGEST_BACKEND = "sha256:" + "b" * 64
 DIGEST_FRONTEND = "sha256:" + "f" * 64
 DIGEST_SETS = [f"image.backend.digest={DIGEST_BACKEND}", f"image.frontend.digest={DIGEST_FRONTEND}"]
 INSTALL_HINT = (
     "run `bash scripts/install-k8s-tools.sh --with-checkov` (installs into $TOOLS_DIR/bin)"
 )
+
+
+def pipeline_environments() -> dict[str, dict[str, Any]]:
+    """pipeline.yaml's `environments:` (the canonical namespaces, release names, values files)."""
+    return yaml.safe_load(PIPELINE_YAML.read_text())["environments"]
+
+
+def namespace_of(env: str) -> str:
+    """The namespace pipeline.yaml deploys the environment `env` (its values file's name) to."""
+    for name, settings in pipeline_environments().items():
+        if name == env:
+            return settings["namespace"]
+    raise LookupError(f"environment {env!r} is not in pipeline.yaml")
+
+
+def release_of(env: str) -> str:
+    return pipeline_environments()[env].get("release_name", "blog-creator")
 
 
 def tools_bin() -> Path:
@@ -57,6 +77,10 @@ class Variant:
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def namespace(self) -> str:
+        return namespace_of(self.env)
 
 
 # Every environment, and every optional feature switched on at least once.
@@ -125,10 +149,10 @@ def helm_template(
     cmd = [
         helm,
         "template",
-        RELEASE,
+        release_of(env),
         str(CHART),
         "--namespace",
-        NAMESPACE,
+        namespace_of(env),
         "-f",
         str(ENVIRONMENTS / f"{env}.yaml"),
     ]

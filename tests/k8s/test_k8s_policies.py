@@ -189,8 +189,8 @@ def test_network_paths_are_exactly_the_allowed_ones(rendered: Render) -> None:
     if rendered.variant.name == "minimal":
         return  # same policies, asserted on the other variants
     nps = {p["metadata"]["name"]: p["spec"] for p in rendered.of_kind("NetworkPolicy")}
-    frontend = nps["blog-blog-creator-frontend"]
-    backend = nps["blog-blog-creator-backend"]
+    frontend = nps["blog-creator-frontend"]
+    backend = nps["blog-creator-backend"]
     frontend_labels = next(
         w for w in rendered.workloads() if w["metadata"]["name"].endswith("frontend")
     )["spec"]["template"]["metadata"]["labels"]
@@ -325,13 +325,13 @@ def test_prod_is_highly_available_and_progressive(renders: dict[str, Render]) ->
             )
         for hpa in render.of_kind("HorizontalPodAutoscaler"):
             assert hpa["spec"]["minReplicas"] >= 3
-    canary = renders["prod"].get("Rollout", "blog-blog-creator-backend")
+    canary = renders["prod"].get("Rollout", "blog-creator-backend")
     assert canary is not None
     assert (
         canary["spec"]["strategy"]["canary"]["analysis"]["templates"][0]["templateName"]
-        == "blog-blog-creator-canary-health"
+        == "blog-creator-canary-health"
     )
-    blue_green = renders["prod-bluegreen"].get("Rollout", "blog-blog-creator-backend")
+    blue_green = renders["prod-bluegreen"].get("Rollout", "blog-creator-backend")
     assert (
         blue_green is not None
         and blue_green["spec"]["strategy"]["blueGreen"]["autoPromotionEnabled"] is False
@@ -378,16 +378,16 @@ def test_slo_alerts(renders: dict[str, Render]) -> None:
 def test_dashboard_is_valid_grafana_json(renders: dict[str, Render]) -> None:
     import json
 
-    cm = renders["prod"].get("ConfigMap", "blog-blog-creator-dashboard")
+    cm = renders["prod"].get("ConfigMap", "blog-creator-dashboard")
     assert cm and cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     dashboard = json.loads(cm["data"]["blog-creator.json"])
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
-    assert 'namespace="blog-creator"' in exprs and "__NAMESPACE__" not in exprs
+    assert 'namespace="blog-prod"' in exprs and "__NAMESPACE__" not in exprs
     assert len(dashboard["panels"]) >= 6
 
 
 def test_otel_and_frontend_runtime_settings(renders: dict[str, Render]) -> None:
-    cm = renders["prod"].get("ConfigMap", "blog-blog-creator-config")
+    cm = renders["prod"].get("ConfigMap", "blog-creator-config")
     assert cm and cm["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http")
     assert cm["data"]["APP_ENV"] == "production"
     assert cm["data"]["LOG_LEVEL"] in {
@@ -399,7 +399,7 @@ def test_otel_and_frontend_runtime_settings(renders: dict[str, Render]) -> None:
     }  # backend's Literal
     # Redis needs a password in prod: the URL comes from the Secret, not the ConfigMap.
     assert "REDIS_URL" not in cm["data"]
-    backend = renders["prod"].get("Rollout", "blog-blog-creator-backend")
+    backend = renders["prod"].get("Rollout", "blog-creator-backend")
     assert backend
     backend_env = {
         e["name"]: e for e in backend["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -409,13 +409,13 @@ def test_otel_and_frontend_runtime_settings(renders: dict[str, Render]) -> None:
     assert {"redis-url", "elasticsearch-api-key"} <= {
         d["secretKey"] for d in external["spec"]["data"]
     }
-    frontend = renders["prod"].get("Rollout", "blog-blog-creator-frontend")
+    frontend = renders["prod"].get("Rollout", "blog-creator-frontend")
     assert frontend
     env = {
         e["name"]: e.get("value")
         for e in frontend["spec"]["template"]["spec"]["containers"][0]["env"]
     }
-    assert env["API_URL"] == "http://blog-blog-creator-backend.blog-creator.svc:8000"
+    assert env["API_URL"] == "http://blog-creator-backend.blog-prod.svc:8000"
     assert "deployment.environment=prod" in env["OTEL_RESOURCE_ATTRIBUTES"]
-    minimal = renders["minimal"].get("ConfigMap", "blog-blog-creator-config")
+    minimal = renders["minimal"].get("ConfigMap", "blog-creator-config")
     assert minimal and minimal["data"]["OTEL_SDK_DISABLED"] == "true"

@@ -13,11 +13,11 @@ from k8s_support import (
     CRD_DIR,
     DIGEST_SETS,
     ENVIRONMENTS,
-    NAMESPACE,
     RELEASE,
     VARIANTS,
     Render,
     helm_template,
+    namespace_of,
 )
 
 # Oldest supported minor (Chart.yaml kubeVersion >= 1.31) and the kubectl we ship.
@@ -95,8 +95,8 @@ def test_helm_test_hooks_smoke_test_backend_and_frontend(renders: dict[str, Rend
     pods = renders["prod"].of_kind("Pod")
     assert {p["metadata"]["annotations"]["helm.sh/hook"] for p in pods} == {"test"}
     scripts = "\n".join(" ".join(c["command"]) for p in pods for c in p["spec"]["containers"])
-    assert "/readyz" in scripts and "blog-blog-creator-backend:8000" in scripts
-    assert "blog-blog-creator-frontend:3000/" in scripts
+    assert "/readyz" in scripts and "blog-creator-backend:8000" in scripts
+    assert "blog-creator-frontend:3000/" in scripts
 
 
 @pytest.mark.parametrize("k8s_version", K8S_VERSIONS)
@@ -178,7 +178,7 @@ def test_packaged_chart_renders_like_the_source(
         RELEASE,
         str(archive),
         "--namespace",
-        NAMESPACE,
+        namespace_of("prod"),
         "-f",
         str(ENVIRONMENTS / "prod.yaml"),
     ]

@@ -187,6 +187,11 @@ spec:
               key: {{ .key }}
               optional: {{ default false .optional }}
         {{- end }}
+        {{- with $v.config.elasticsearchCA.secretName }}
+        # The CA that signed Elasticsearch's https certificate (ECK: self-signed).
+        - name: ELASTICSEARCH_CA_CERTS
+          value: {{ printf "/etc/blog-creator/elasticsearch-ca/%s" $v.config.elasticsearchCA.key | quote }}
+        {{- end }}
         {{- else }}
         - name: API_URL
           value: {{ printf "http://%s-backend.%s.svc:%v" (include "blog.fullname" $root) $root.Release.Namespace $v.backend.port | quote }}
@@ -253,6 +258,11 @@ spec:
         {{- if eq $app "backend" }}
         - name: data
           mountPath: {{ dir $v.config.databasePath }}
+        {{- if $v.config.elasticsearchCA.secretName }}
+        - name: elasticsearch-ca
+          mountPath: /etc/blog-creator/elasticsearch-ca
+          readOnly: true
+        {{- end }}
         {{- end }}
   volumes:
     - name: tmp
@@ -262,6 +272,14 @@ spec:
     - name: data
       emptyDir:
         sizeLimit: 1Gi
+    {{- with $v.config.elasticsearchCA.secretName }}
+    - name: elasticsearch-ca
+      secret:
+        secretName: {{ . }}
+        items:
+          - {key: {{ $v.config.elasticsearchCA.key }}, path: {{ $v.config.elasticsearchCA.key }}}
+        defaultMode: 0444
+    {{- end }}
     {{- end }}
 {{- end -}}
 
