@@ -13,12 +13,11 @@ from elasticsearch import ApiError as ElasticsearchApiError
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from app.api import auth, documents, drafts, ops
 from app.api.deps import AppState
+from app.api.main import api_router, route_templates
 from app.generation.factory import make_provider
 from app.logs import configure_logging
 from app.metrics import DEPENDENCY_ERRORS
@@ -29,7 +28,6 @@ from app.storage.factory import open_backends
 from app.telemetry import setup_tracing
 
 logger = logging.getLogger("app")
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -70,9 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Turn your documents into blog drafts.",
         lifespan=lifespan,
     )
-    for router in (auth.router, documents.router, drafts.router):
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(ops.router)
+    app.include_router(api_router)
 
     async def dependency_down(request: Request, error: Exception) -> JSONResponse:
         name = "redis" if isinstance(error, RedisError) else "elasticsearch"
@@ -101,22 +97,10 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Content-Disposition", "Retry-After"],
         )
-    # Metrics label requests by route template; included routers report paths without prefix.
-    templates: dict[object, str] = {
-        route.endpoint: prefix + route.path_format
-        for router, prefix in (
-            (auth.router, API_PREFIX),
-            (documents.router, API_PREFIX),
-            (drafts.router, API_PREFIX),
-            (ops.router, ""),
-        )
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    }
     app.add_middleware(
         RequestContextMiddleware,
         hsts=settings.hsts_enabled,
-        templates=templates,
+        templates=route_templates(),
         # Bodies declared larger than this are refused before multipart parsing spools them;
         # the slack covers multipart framing so the exact per-file check decides near the limit.
         max_body_bytes=settings.max_upload_bytes + 64 * 1024,

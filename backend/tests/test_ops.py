@@ -130,3 +130,13 @@ def test_json_formatter_includes_exceptions():
         record = logging.LogRecord("app.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     line = json.loads(JsonFormatter().format(record))
     assert "RuntimeError: boom" in line["exc_info"] and "request_id" not in line
+
+
+async def test_every_route_has_a_metrics_template(api):
+    # app/api/main.py's MOUNTS is the one router list: what the app serves and what metrics label.
+    from app.api.main import route_templates
+
+    served = set(api.app.openapi()["paths"])
+    templates = set(route_templates().values())
+    assert served and served <= templates, sorted(served - templates)
+    assert {"/healthz", "/readyz", "/metrics", "/api/v1/auth/me", "/api/v1/drafts/{draft_id}/export"} <= templates
