@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +15,19 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.cpus import usable_cpus
 from app.models import new_id
 
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane) instead of argon2-cffi's
 # default (64 MiB, 3 passes, 4 lanes): about 5x less CPU and memory per sign-in, so a burst of
 # sign-ins does not starve every other request. Hashes carry their parameters: old ones verify.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# At most one hash per core at a time: a burst of sign-ins queues here instead of occupying
-# every worker thread of the server.
-_hash_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
+PRODUCTION_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_hasher = PRODUCTION_HASHER
+# At most one hash per usable CPU at a time: a burst of sign-ins queues here instead of occupying
+# every worker thread of the server. Usable = affinity and cgroup CPU limit, not the host's count
+# (os.cpu_count() says 64 in a one-CPU container on a 64-core node).
+HASH_WORKERS = usable_cpus()
+_hash_pool = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="argon2")
 _dummy_hash: str | None = None
 T = TypeVar("T")
 API_KEY_PREFIX = "bca_"

@@ -62,7 +62,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing() -> Iterator[None]:
-    # Still argon2id, with minimal cost parameters so hundreds of sign-ups stay fast.
+    """Still argon2id, with minimal cost parameters so hundreds of sign-ups stay fast.
+    ARGON2_PRODUCTION=1 keeps the production parameters for the whole run (CI runs the auth
+    suite so); tests/test_password_hashing.py uses them in every run."""
+    if os.environ.get("ARGON2_PRODUCTION") == "1":
+        yield
+        return
     original = security._hasher
     security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
