@@ -145,6 +145,23 @@ async def test_api_key_lifecycle(api):
     assert (await api.client.delete(f"/api/v1/auth/api-keys/{key['id']}", headers=headers)).status_code == 404
 
 
+async def test_api_key_as_bearer_token_for_the_deploy_smoke_check(api):
+    # The deploy's authenticated smoke check sends `Authorization: Bearer <secret>` to
+    # GET /api/v1/auth/me; a long-lived API key stored as a CI secret must work there.
+    headers = await api.signup()
+    key = (await api.client.post("/api/v1/auth/api-keys", json={"name": "smoke"}, headers=headers)).json()
+    me = await api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {key['key']}"})
+    assert me.status_code == 200 and me.json()["email"].endswith("@example.com")
+    unknown = await api.client.get("/api/v1/auth/me", headers={"Authorization": "Bearer bca_not-a-real-key"})
+    assert unknown.status_code == 401 and unknown.json()["detail"] == "invalid or revoked API key"
+    assert unknown.headers["www-authenticate"] == "Bearer"
+    await api.client.delete(f"/api/v1/auth/api-keys/{key['id']}", headers=headers)
+    revoked = await api.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {key['key']}"})
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+    nothing = await api.client.get("/api/v1/auth/me")
+    assert nothing.status_code == 401 and "Bearer <token or API key>" in nothing.json()["detail"]
+
+
 async def test_api_key_of_another_user_cannot_be_deleted(api):
     alice, bob = await api.signup(), await api.signup()
     key = (await api.client.post("/api/v1/auth/api-keys", json={"name": "a"}, headers=alice)).json()

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Query, Request, status
 
 from app.generation.base import GenerationProvider
 from app.models import User, utcnow
-from app.security import InvalidTokenError, decode_token, hash_api_key
+from app.security import API_KEY_PREFIX, InvalidTokenError, decode_token, hash_api_key
 from app.settings import Settings
 from app.storage.factory import Backends
 
@@ -37,22 +37,27 @@ async def current_user(request: Request, state: State) -> User:
     store = state.backends.store
     api_key = request.headers.get("x-api-key")
     authorization = request.headers.get("authorization", "")
+    bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+    if not api_key and bearer.startswith(API_KEY_PREFIX):
+        # API keys also work as bearer tokens (one header for every client, e.g. the deploy's
+        # smoke check with a key stored as a CI secret); the prefix never starts a JWT ("eyJ").
+        api_key = bearer
     if api_key:
         record = await store.get_api_key_by_hash(hash_api_key(api_key))
         if record is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key", _UNAUTHORIZED)
         await store.touch_api_key(record.id, utcnow())
         user_id = record.user_id
-    elif authorization.lower().startswith("bearer "):
+    elif bearer:
         try:
-            claims = decode_token(authorization[7:].strip(), state.settings.jwt_secret.get_secret_value(), "access")
+            claims = decode_token(bearer, state.settings.jwt_secret.get_secret_value(), "access")
         except InvalidTokenError as error:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error), _UNAUTHORIZED) from error
         user_id = claims.user_id
     else:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "authentication required: send 'Authorization: Bearer <token>' or 'X-API-Key'",
+            "authentication required: send 'Authorization: Bearer <token or API key>' or 'X-API-Key: <API key>'",
             _UNAUTHORIZED,
         )
     user = await store.get_user(user_id)
