@@ -162,6 +162,7 @@ class Ran:
     container: dagger.Container
     exit_code: int
     output: str
+    args: list[str]
 
     @property
     def ok(self) -> bool:
@@ -173,7 +174,7 @@ async def run(ctr: dagger.Container, args: list[str], use_entrypoint: bool = Fal
     done = ctr.with_exec(args, use_entrypoint=use_entrypoint, expect=dagger.ReturnType.ANY)
     code = await done.exit_code()
     output = await done.combined_output()
-    return Ran(done, code, output)
+    return Ran(done, code, output, args)
 
 
 async def run_default(ctr: dagger.Container) -> Ran:

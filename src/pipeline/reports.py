@@ -6,10 +6,17 @@ Plain Python: the Dagger functions collect `StepResult`s and write what these re
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 OUTPUT_TAIL_LINES = 40
+ERROR_TAIL_LINES = 20  # of stderr and of stdout each, when a command failed
+# ANSI escape sequences (colours, cursor moves) that tools print to a terminal-like output
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# what the engine appends to an error message: a trace id, no use to the reader
+_TRACEPARENT = re.compile(r"\s*\[traceparent:[^\]]*\]")
 
 
 @dataclass(frozen=True)
@@ -22,9 +29,39 @@ class StepResult:
         return f"{'PASS' if self.ok else 'FAIL'}  {self.name}"
 
 
+def strip_ansi(text: str) -> str:
+    """Text without terminal colour codes (summary.json and .md are read in files, not a tty)."""
+    return _ANSI.sub("", text)
+
+
 def tail(text: str, lines: int = OUTPUT_TAIL_LINES) -> str:
-    kept = text.strip().splitlines()[-lines:]
+    kept = strip_ansi(text).strip().splitlines()[-lines:]
     return "\n".join(kept)
+
+
+def error_message(text: str) -> str:
+    """An engine error message without its trace id and colour codes."""
+    return tail(_TRACEPARENT.sub("", text))
+
+
+def run_detail(command: list[str], exit_code: int, output: str) -> str:
+    """What a step shows of a command it ran: the output tail, and on failure what failed."""
+    if exit_code == 0:
+        return tail(output)
+    head = f"command failed with exit code {exit_code}: {shlex.join(command)}"
+    return "\n".join([head, tail(output) or "(the command printed nothing)"])
+
+
+def exec_error_detail(command: list[str], exit_code: int, stdout: str, stderr: str) -> str:
+    """Why a command failed: the command, its exit code and the tail of stderr and stdout."""
+    lines = [f"command failed with exit code {exit_code}: {shlex.join(command)}"]
+    for name, text in (("stderr", stderr), ("stdout", stdout)):
+        kept = tail(text, ERROR_TAIL_LINES)
+        if kept:
+            lines.extend([f"--- {name} (last {ERROR_TAIL_LINES} lines) ---", kept])
+    if not stdout.strip() and not stderr.strip():
+        lines.append("(the command printed nothing)")
+    return "\n".join(lines)
 
 
 def summary_text(title: str, results: list[StepResult]) -> str:
@@ -33,7 +70,7 @@ def summary_text(title: str, results: list[StepResult]) -> str:
     head = f"{title}: {len(results) - len(failed)}/{len(results)} passed"
     lines = [head, *(r.line() for r in results)]
     for r in failed:
-        lines.extend(["", f"--- {r.name} ---", r.detail or "(no output)"])
+        lines.extend(["", f"--- {r.name} ---", strip_ansi(r.detail) or "(no output)"])
     return "\n".join(lines)
 
 
@@ -48,7 +85,15 @@ def summary_markdown(title: str, results: list[StepResult]) -> str:
     ]
     for r in failed:
         lines.extend(
-            ["", f"<details><summary>{r.name}</summary>", "", "```", r.detail, "```", "</details>"]
+            [
+                "",
+                f"<details><summary>{r.name}</summary>",
+                "",
+                "```",
+                strip_ansi(r.detail),
+                "```",
+                "</details>",
+            ]
         )
     return "\n".join(lines) + "\n"
 
@@ -58,7 +103,7 @@ def summary_json(title: str, results: list[StepResult]) -> str:
         {
             "title": title,
             "passed": all(r.ok for r in results),
-            "steps": [asdict(r) for r in results],
+            "steps": [{**asdict(r), "detail": strip_ansi(r.detail)} for r in results],
         },
         indent=2,
     )

@@ -43,10 +43,12 @@ from pipeline.policy import Finding, evaluate, failure_message, parse_trivy, ren
 from pipeline.reports import (
     ReleaseReport,
     StepResult,
+    error_message,
+    exec_error_detail,
+    run_detail,
     summary_json,
     summary_markdown,
     summary_text,
-    tail,
 )
 from pipeline.signing import (
     KEY_PATH,
@@ -59,6 +61,23 @@ from pipeline.signing import (
 
 class StepFailed(Exception):
     """One or more steps failed; the message is the readable summary."""
+
+
+class StepsFailed(StepFailed):
+    """Concurrent parts of a step failed; the message names each part and its cause."""
+
+    def __init__(self, what: str, errors: dict[str, Exception]) -> None:
+        self.errors = errors
+        lines = [f"{what} failed:"]
+        for key, error in errors.items():
+            lines.append(f"[{key}] {_error_text(error)}")
+        super().__init__("\n".join(lines))
+
+
+# What a step records as its own failure instead of taking the others down: engine errors
+# (an exec that failed, an image that cannot be resolved), bad input (PlanError, ReportError,
+# LoadTestError are ValueErrors) and failed sub-steps.
+STEP_ERRORS = (dagger.DaggerError, StepFailed, ValueError)
 
 
 @dataclass(frozen=True)
@@ -80,28 +99,53 @@ class Ctx:
         return c.docker_build(self.source, plan, target or plan.target, self.ca_secret)
 
 
-async def gather(thunks: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
-    """Run the coroutines concurrently; results by key (first error cancels the rest)."""
+async def settle(thunks: dict[str, Callable[[], Awaitable[Any]]]) -> dict[str, Any]:
+    """Run the coroutines concurrently to the end; by key, each result or the exception it raised.
+
+    A failing coroutine never cancels the others, and nothing leaves as an ExceptionGroup
+    (anyio's task group would raise one, which no `except SomeError` matches).
+    """
     results: dict[str, Any] = {}
 
     async def one(key: str) -> None:
-        results[key] = await thunks[key]()
+        try:
+            results[key] = await thunks[key]()
+        except Exception as e:  # noqa: BLE001 - recorded for its key; cancellation passes
+            results[key] = e
 
     async with anyio.create_task_group() as tg:
         for key in thunks:
             tg.start_soon(one, key)
-    return results
+    return {key: results[key] for key in thunks}
 
 
-def _error_text(error: Exception) -> str:
-    return tail(str(error)) or type(error).__name__
+async def gather(
+    thunks: dict[str, Callable[[], Awaitable[Any]]], what: str = "step"
+) -> dict[str, Any]:
+    """Run the coroutines concurrently; results by key, or StepsFailed naming every failure."""
+    settled = await settle(thunks)
+    errors = {key: value for key, value in settled.items() if isinstance(value, Exception)}
+    if errors:
+        raise StepsFailed(what, errors)
+    return settled
+
+
+def _error_text(error: BaseException) -> str:
+    """Why a step failed, for the summary: the failing command, exit code and output tails."""
+    if isinstance(error, dagger.ExecError):
+        return exec_error_detail(error.command, error.exit_code, error.stdout, error.stderr)
+    return error_message(str(error)) or type(error).__name__
+
+
+def _ran_result(name: str, ran: c.Ran) -> StepResult:
+    return StepResult(name, ran.ok, run_detail(ran.args, ran.exit_code, ran.output))
 
 
 async def images(ctx: Ctx) -> dict[str, dagger.Container]:
     """Both runtime images, really evaluated, concurrently."""
     built = {app: ctx.build(app) for app in APP_NAMES}
     thunks: dict[str, Callable[[], Awaitable[Any]]] = {app: ctr.sync for app, ctr in built.items()}
-    return {app: ctr for app, ctr in (await gather(thunks)).items()}
+    return {app: ctr for app, ctr in (await gather(thunks, "build")).items()}
 
 
 # ---- lint ------------------------------------------------------------------------------
@@ -120,11 +164,11 @@ async def lint(ctx: Ctx) -> list[StepResult]:
             ran = await c.run(
                 toolbox[step.toolbox]().with_workdir(step.workdir), list(step.command)
             )
-        except dagger.DaggerError as e:
+        except STEP_ERRORS as e:
             return StepResult(step.name, False, _error_text(e))
-        return StepResult(step.name, ran.ok, tail(ran.output))
+        return _ran_result(step.name, ran)
 
-    results = await gather({step.name: (lambda s=step: one(s)) for step in steps})
+    results = await gather({step.name: (lambda s=step: one(s)) for step in steps}, "lint")
     return [results[step.name] for step in steps]
 
 
@@ -134,15 +178,16 @@ SMOKE_SCRIPT = "/smoke/smoke.py"
 
 
 def smoke_source() -> str:
-    return importlib.resources.files("pipeline").joinpath("smoke.py").read_text(encoding="utf-8")
+    smoke = importlib.resources.files("pipeline").joinpath("deploy", "smoke.py")
+    return smoke.read_text(encoding="utf-8")
 
 
 async def _unit(name: str, ctr: dagger.Container) -> tuple[StepResult, dagger.Directory]:
     try:
         ran = await c.run_default(ctr)
-    except dagger.DaggerError as e:
+    except STEP_ERRORS as e:
         return StepResult(name, False, _error_text(e)), dag.directory()
-    return StepResult(name, ran.ok, tail(ran.output)), ran.container.directory("/reports")
+    return _ran_result(name, ran), ran.container.directory("/reports")
 
 
 def _smoke_runner(
@@ -185,9 +230,9 @@ async def _smoke(ctx: Ctx) -> tuple[StepResult, dagger.Directory]:
     try:
         runner, args = _smoke_runner(ctx, await images(ctx))
         ran = await c.run(runner, args)
-    except dagger.DaggerError as e:
+    except STEP_ERRORS as e:
         return StepResult(name, False, _error_text(e)), dag.directory()
-    return StepResult(name, ran.ok, tail(ran.output)), ran.container.directory("/reports")
+    return _ran_result(name, ran), ran.container.directory("/reports")
 
 
 async def test(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
@@ -200,7 +245,8 @@ async def test(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
             "backend": lambda: _unit("backend tests (redis, elasticsearch)", backend),
             "frontend": lambda: _unit("frontend unit tests", frontend),
             "smoke": lambda: _smoke(ctx),
-        }
+        },
+        "test",
     )
     reports = dag.directory()
     results: list[StepResult] = []
@@ -283,16 +329,22 @@ async def scan(
         return parse_trivy(label, report), files
 
     name = "scan (trivy: images, config, secrets)"
-    try:
-        done = await gather({stem: (lambda s=stem: one(s)) for stem in jobs})
-    except (dagger.DaggerError, ValueError) as e:
-        return dag.directory(), StepResult(name, False, _error_text(e))
+    done = await settle({stem: (lambda s=stem: one(s)) for stem in jobs})
     findings: list[Finding] = []
     reports = dag.directory()
+    failed: list[str] = []
     for stem in jobs:
-        found, files = done[stem]
+        outcome = done[stem]
+        if isinstance(outcome, Exception):
+            if not isinstance(outcome, STEP_ERRORS):
+                raise outcome
+            failed.append(f"[{jobs[stem][0]}] {_error_text(outcome)}")
+            continue
+        found, files = outcome
         findings.extend(found)
         reports = reports.with_directory(".", files)
+    if failed:  # the scans that ran keep their reports; the step fails naming the others
+        return reports, StepResult(name, False, "\n".join(["scan failed:", *failed]))
     result = evaluate(findings, ctx.config.scan, dt.datetime.now(dt.UTC).date())
     reports = reports.with_new_file(
         "findings.md", render_markdown(result, ctx.config.scan)
@@ -381,11 +433,16 @@ def _sbom_container(ctx: Ctx, app: str, img: dagger.Container) -> tuple[dagger.C
 
 
 async def sbom(ctx: Ctx, imgs: dict[str, dagger.Container]) -> dagger.Directory:
-    out = dag.directory()
+    """One SBOM per image, generated concurrently; StepsFailed names the app and the cause."""
+    files: dict[str, dagger.File] = {}
     for app in APP_NAMES:
         ctr, path = _sbom_container(ctx, app, imgs[app])
-        out = out.with_file(sbom_file(app, ctx.config.sbom.format), ctr.file(path))
-    return await out.sync()
+        files[app] = ctr.file(path)
+    synced = await gather({app: files[app].sync for app in APP_NAMES}, "sbom")
+    out = dag.directory()
+    for app in APP_NAMES:
+        out = out.with_file(sbom_file(app, ctx.config.sbom.format), synced[app])
+    return out
 
 
 # ---- push and sign ---------------------------------------------------------------------
@@ -406,7 +463,7 @@ async def push(
             raise StepFailed(f"{app}: tags were published with different digests: {sorted(refs)}")
         return refs.pop()
 
-    done = await gather({app: (lambda a=app: one(a)) for app in APP_NAMES})
+    done = await gather({app: (lambda a=app: one(a)) for app in APP_NAMES}, "push")
     return {app: str(done[app]) for app in APP_NAMES}
 
 
@@ -456,7 +513,7 @@ async def sign(
             signed["attestation"] = f"{config.sbom.format} ({sbom_name})"
         return signed
 
-    done = await gather({app: (lambda a=app: one(a)) for app in refs})
+    done = await gather({app: (lambda a=app: one(a)) for app in refs}, "sign")
     return {app: dict(done[app]) for app in refs}
 
 
@@ -469,15 +526,25 @@ async def ci(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
     async def build_and_scan() -> tuple[StepResult, dagger.Directory, StepResult]:
         try:
             imgs = await images(ctx)
-        except dagger.DaggerError as e:
+        except STEP_ERRORS as e:
             failed = StepResult("build (runtime images)", False, _error_text(e))
             return failed, dag.directory(), StepResult("scan", False, "not run: the build failed")
         scan_dir, scanned = await scan(ctx, imgs)
         return StepResult("build (runtime images)", True), scan_dir, scanned
 
-    done = await gather(
+    done = await settle(
         {"lint": lambda: lint(ctx), "test": lambda: test(ctx), "build+scan": build_and_scan}
     )
+    for key, outcome in done.items():  # a part that failed as a whole is recorded as such
+        if isinstance(outcome, STEP_ERRORS):
+            failed = StepResult(key, False, _error_text(outcome))
+            done[key] = {
+                "lint": [failed],
+                "test": (dag.directory(), [failed]),
+                "build+scan": (failed, dag.directory(), StepResult("scan", False, "not run")),
+            }[key]
+        elif isinstance(outcome, Exception):
+            raise outcome
     lint_results: list[StepResult] = done["lint"]
     test_dir, test_results = done["test"]
     built, scan_dir, scanned = done["build+scan"]

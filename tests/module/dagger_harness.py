@@ -15,7 +15,7 @@ API
     DAGGER_MODULE=pipeline, DAGGER_MAIN_OBJECT=Pipeline, DAGGER_DEFAULT_PYTHON_PACKAGE=pipeline,
     `src/` on sys.path). `mod._objects["Pipeline"].functions["push"].parameters[...]` etc.
 
-`h.FakeEngine(files=None, resolvers=None)`
+`h.FakeEngine(files=None, resolvers=None, failures=())`
     A fake engine. `files` maps a path given to `Directory.file(path)` / `Container.file(path)`
     to the text `File.contents` returns (default: the repository's pipeline.yaml as
     "pipeline.yaml"); a File passed as an argument is keyed by its ID. `resolvers` maps "Type.field" (or "field") to `fn(call: FieldCall)`
@@ -28,6 +28,16 @@ API
     `.args` as Python values, `.parent` call, `.ancestors()`), `engine.all_text()`.
     Any query that does not validate against the schema raises `SchemaViolation` (the test
     fails with the GraphQL errors).
+    `failures` makes the engine fail like a real one (see `Failure`): `h.exec_failure(match,
+    exit_code, stdout, stderr)` fails every `withExec` whose arguments contain `match` — with
+    `expect: ANY` its `exitCode` / `stdout` / `stderr` / `combinedOutput` give the code and the
+    output, otherwise the query fails with the engine's EXEC_ERROR (dagger-io raises
+    `dagger.ExecError` with `.command`, `.exit_code`, `.stdout`, `.stderr`);
+    `h.image_failure(address)` fails `from` of that address ("failed to resolve image");
+    `h.field_failure(field, match, message)` fails any other call (e.g. `publish`).
+    Evaluation is lazy as in the engine: a query that only asks for an `id` succeeds, and a
+    later query that uses that ID fails; `engine.is_failed(id)` tells whether a returned
+    object (e.g. a reports Directory) would fail when exported.
 
 `await h.call(engine, fn_name, inputs=None, parent=None, parent_name="Pipeline",
               module=None)`
@@ -167,12 +177,75 @@ DEFAULT_RESOLVERS: dict[str, Callable[[FieldCall], Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A call the engine fails: `field` whose arguments (as text) contain `match`."""
+
+    field: str
+    match: str
+    message: str
+    exit_code: int | None = None  # set for an exec failure (EXEC_ERROR)
+    stdout: str = ""
+    stderr: str = ""
+
+    def matches(self, call: FieldCall) -> bool:
+        if call.name != self.field:
+            return False
+        if call.name == "withExec":  # the command line, as a shell would show it
+            return self.match in " ".join(str(a) for a in call.args.get("args", []))
+        return self.match in repr(call.args)
+
+    def error(self, call: FieldCall, path: list[str]) -> dict[str, Any]:
+        """The GraphQL error as the engine sends it (dagger-io builds its exceptions from it)."""
+        error: dict[str, Any] = {"message": self.message, "path": path, "extensions": {}}
+        if self.exit_code is not None:
+            error["extensions"] = {
+                "_type": "EXEC_ERROR",
+                "cmd": list(call.args.get("args", [])),
+                "exitCode": self.exit_code,
+                "stdout": self.stdout,
+                "stderr": self.stderr,
+            }
+        return error
+
+
+def exec_failure(match: str, exit_code: int = 1, stdout: str = "", stderr: str = "") -> Failure:
+    # the real engine's message is this one line (plus a traceparent); the output is in
+    # the extensions only
+    message = f"exit code: {exit_code} [traceparent:00-0af7651916cd43dd8448eb211c80319c-01]"
+    return Failure("withExec", match, message, exit_code, stdout, stderr)
+
+
+def image_failure(address: str) -> Failure:
+    message = (
+        f'failed to resolve image "docker.io/{address}": failed to do request: '
+        "dial tcp: connection refused"
+    )
+    return Failure("from", f"'address': '{address}'", message)
+
+
+def field_failure(field_name: str, match: str, message: str) -> Failure:
+    return Failure(field_name, match, message)
+
+
+class _QueryFailed(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error["message"])
+        self.error = error
+
+
+_OUTPUT_FIELDS = {"exitCode", "stdout", "stderr", "combinedOutput"}
+
+
 @dataclass
 class FakeEngine:
     files: Mapping[str, str] | None = None
     resolvers: Mapping[str, Callable[[FieldCall], Any]] | None = None
+    failures: tuple[Failure, ...] | list[Failure] = ()
     queries: list[CapturedQuery] = field(default_factory=lambda: list[CapturedQuery]())
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    # IDs returned by a chain holding a failing call: using one fails (lazy evaluation)
+    _tainted: dict[str, dict[str, Any]] = field(default_factory=lambda: dict[str, dict[str, Any]]())
 
     def __post_init__(self) -> None:
         files = {"pipeline.yaml": (REPO_ROOT / "pipeline.yaml").read_text(encoding="utf-8")}
@@ -193,6 +266,10 @@ class FakeEngine:
     def all_text(self) -> str:
         return "\n".join(q.text for q in self.queries)
 
+    def is_failed(self, object_id: str) -> bool:
+        """Whether an object ID returned earlier would fail when evaluated (e.g. exported)."""
+        return object_id in self._tainted
+
     # ---- answering ----
     def answer(self, document: graphql.DocumentNode, variables: dict[str, Any] | None) -> Any:
         errors = graphql.validate(self.schema, document)
@@ -208,7 +285,51 @@ class FakeEngine:
         op = next(d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode))
         root = self.schema.query_type
         assert root is not None
-        return self._select(root, op.selection_set, None, variables or {}, captured)
+        data = self._select(root, op.selection_set, None, variables or {}, captured)
+        error = self._failure(captured)
+        if error is None:
+            return data
+        leaf = captured.calls[-1]
+        if leaf.name == "id":  # only an ID asked for: nothing is evaluated yet
+            for value in _leaves(data):
+                self._tainted[str(value)] = error
+            return data
+        raise _QueryFailed(error)
+
+    def _failure(self, captured: CapturedQuery) -> dict[str, Any] | None:
+        """The error of the first failing call in the query, or of a failing ID it uses."""
+        path: list[str] = []
+        for call in captured.calls:
+            path.append(call.name)
+            for failure in self.failures:
+                if failure.matches(call) and not self._tolerated(failure, call):
+                    return failure.error(call, list(path))
+            for value in _values(call.args):
+                if isinstance(value, str) and value in self._tainted:
+                    return self._tainted[value]
+        return None
+
+    @staticmethod
+    def _tolerated(failure: Failure, call: FieldCall) -> bool:
+        """An exec with `expect: ANY` does not fail; its exit code and output are answered."""
+        return failure.exit_code is not None and call.args.get("expect") == "ANY"
+
+    def _exec_output(self, call: FieldCall) -> tuple[bool, Any]:
+        """exitCode / stdout / stderr / combinedOutput after an exec failure with expect ANY."""
+        if call.name not in _OUTPUT_FIELDS or call.parent is None:
+            return False, None
+        for ancestor in [call.parent, *call.parent.ancestors()]:
+            if ancestor.name != "withExec" or ancestor.args.get("expect") != "ANY":
+                continue
+            for failure in self.failures:
+                if failure.exit_code is not None and failure.matches(ancestor):
+                    return True, {
+                        "exitCode": failure.exit_code,
+                        "stdout": failure.stdout,
+                        "stderr": failure.stderr,
+                        "combinedOutput": failure.stdout + failure.stderr,
+                    }[call.name]
+        return False, None
 
     def _select(
         self,
@@ -249,6 +370,9 @@ class FakeEngine:
         variables: dict[str, Any],
         captured: CapturedQuery,
     ) -> Any:
+        failed, output = self._exec_output(call)
+        if failed:
+            return output
         resolver = self._resolvers.get(f"{call.parent_type}.{call.name}") or self._resolvers.get(
             call.name
         )
@@ -301,6 +425,21 @@ class FakeEngine:
         return "placeholder"
 
 
+def _values(args: Mapping[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in args.values():
+        out.extend(_leaves(value))
+    return out
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
 class FakeTransport(AsyncTransport):
     def __init__(self, engine: FakeEngine) -> None:
         self.engine = engine
@@ -312,7 +451,12 @@ class FakeTransport(AsyncTransport):
         return None
 
     async def execute(self, request: Any, *args: Any, **kwargs: Any) -> graphql.ExecutionResult:
-        data = self.engine.answer(request.document, request.variable_values)
+        try:
+            data = self.engine.answer(request.document, request.variable_values)
+        except _QueryFailed as e:
+            # as the engine answers: gql raises TransportQueryError, dagger-io turns it into
+            # QueryError / ExecError from the error's extensions
+            return graphql.ExecutionResult(data=None, errors=[e.error])  # type: ignore[list-item]
         return graphql.ExecutionResult(data=data)
 
     def subscribe(self, request: Any, *args: Any, **kwargs: Any) -> Any:

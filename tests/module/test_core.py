@@ -16,8 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-from pipeline import smoke
 from pipeline.config import AllowlistEntry, ScanPolicy, load_config
+from pipeline.deploy import smoke
 from pipeline.lint import lint_steps
 from pipeline.loadtest import LOCUSTFILE, LoadSettings, LoadTestError, judge
 from pipeline.plans import (
