@@ -1,10 +1,10 @@
 """Dagger side of the deploy functions: the tools container and the throwaway k3s cluster.
 
 Only translation to Dagger API calls lives here. The @functions in main.py call
-`run_orchestrator`, which prepares a container with helm, kubectl, the Argo Rollouts kubectl
+`deploy_action`, which prepares a container with helm, kubectl, the Argo Rollouts kubectl
 plugin and cosign, mounts the kubeconfig as a secret file, copies the chart and the
-orchestrator's standard-library modules in, and runs
-`python -m pipeline.deploy_orchestrator ACTION ...` — the same CLI that runs on a laptop.
+`pipeline.deploy` package (standard library only) in, and runs
+`python -m pipeline.deploy ACTION ...` — the same CLI that runs on a laptop.
 Every decision (gates, strategy, verification, rollback) is made by that plain-Python code.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import dagger
 from dagger import dag
 
-from pipeline.deploy_plan import RUNTIME_MODULES, DeployTarget
+from pipeline.deploy.request import DeployTarget
 from pipeline.deploy_targets import allowlist_json, check_call, target_for
 
 HELM_VERSION = "v4.1.4"
@@ -117,12 +117,16 @@ async def tools_container(python_image: str, ca: dagger.File | None) -> dagger.C
     )
 
 
+RUNTIME_PACKAGE = "src/pipeline/deploy"
+
+
 def runtime_directory(source: dagger.Directory) -> dagger.Directory:
-    """The orchestrator's modules as package `pipeline` (standard library only)."""
-    runtime = dag.directory().with_new_file("pipeline/__init__.py", "")
-    for name in RUNTIME_MODULES:
-        runtime = runtime.with_file(f"pipeline/{name}", source.file(f"src/pipeline/{name}"))
-    return runtime
+    """The whole `pipeline.deploy` package under an empty `pipeline` (standard library only)."""
+    return (
+        dag.directory()
+        .with_new_file("pipeline/__init__.py", "")
+        .with_directory("pipeline/deploy", source.directory(RUNTIME_PACKAGE))
+    )
 
 
 def ephemeral_cluster(nonce: str, shell_image: str) -> tuple[dagger.Service, dagger.File]:
@@ -244,7 +248,7 @@ async def run_orchestrator(
     if inputs.cosign_key is not None:
         ctr = ctr.with_file(f"{WORKDIR}/cosign.pub", inputs.cosign_key)
     done = ctr.with_exec(
-        ["python", "-m", "pipeline.deploy_orchestrator", *orchestrator_args(inputs, target)],
+        ["python", "-m", "pipeline.deploy", *orchestrator_args(inputs, target)],
         expect=dagger.ReturnType.ANY,
     )
     code = await done.exit_code()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from .cluster_ephemeral import LOCAL_VALUES
 from .config import ConfigError, PipelineConfig
-from .deploy_plan import DeployInputError, DeployTarget, SmokeCheck
+from .deploy.ephemeral import LOCAL_VALUES
+from .deploy.request import DeployInputError, DeployTarget, SmokeCheck
 
 # Environments that may deploy images by tag (everything else needs digests).
 TAG_ALLOWED_ENVS = frozenset({"dev", "local"})

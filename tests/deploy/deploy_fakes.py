@@ -6,8 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pipeline.cluster_tools import CommandResult, HttpResult, Tool
-from pipeline.deploy_plan import (
+from pipeline.deploy.request import (
     DeployRequest,
     DeployTarget,
     ImageRef,
@@ -15,6 +14,7 @@ from pipeline.deploy_plan import (
     SmokeCheck,
     Strategy,
 )
+from pipeline.deploy.tools import CommandResult, HttpResult, Tool
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64

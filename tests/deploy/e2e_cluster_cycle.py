@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
 from pipeline.config import load_config
-from pipeline.deploy_orchestrator import main as orchestrator
-from pipeline.deploy_plan import check_strategy
+from pipeline.deploy.__main__ import main as orchestrator
+from pipeline.deploy.request import check_strategy
 from pipeline.deploy_targets import target_for
 
 UNPULLABLE = "sha256:" + "0" * 64

@@ -1,4 +1,4 @@
-"""The orchestrator CLI (`python -m pipeline.deploy_orchestrator`): flags, files, exit codes.
+"""The orchestrator CLI (`python -m pipeline.deploy`): flags, files, exit codes.
 
 Bad inputs must stop with exit 2, one clear message naming the flag/field, no traceback, and
 no tool invoked. Where a cluster is needed, FakeCluster stands in for the API server.
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from deploy_fakes import BACKEND, FRONTEND, FakeClock, FakeCluster
 
-from pipeline.cluster_tools import ClusterTools
-from pipeline.deploy_orchestrator import main
-from pipeline.deploy_report import EXIT_OK, EXIT_REFUSED, EXIT_ROLLED_BACK
+from pipeline.deploy.__main__ import main
+from pipeline.deploy.report import EXIT_OK, EXIT_REFUSED, EXIT_ROLLED_BACK
+from pipeline.deploy.tools import ClusterTools
 
 TARGET: dict[str, object] = {
     "env": "staging",

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cluster_tools import ClusterTools, SubprocessClusterTools
-from pipeline.deploy_orchestrator import main
-from pipeline.deploy_report import EXIT_OK, EXIT_REFUSED, EXIT_ROLLED_BACK
+from pipeline.deploy.__main__ import main
+from pipeline.deploy.report import EXIT_OK, EXIT_REFUSED, EXIT_ROLLED_BACK
+from pipeline.deploy.tools import ClusterTools, SubprocessClusterTools
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -9,15 +9,10 @@ import pytest
 from deploy_fakes import BACKEND, DIGEST_A, FRONTEND, make_request, make_target, passing_evidence
 
 from pipeline.config import load_config
-from pipeline.deploy_gates import policy_gates, refused
-from pipeline.deploy_plan import (
-    DeployInputError,
-    ImageRef,
-    ReleaseEvidence,
-    helm_upgrade_args,
-    resolve_images,
-    split_documents,
-)
+from pipeline.deploy.gates import policy_gates, refused
+from pipeline.deploy.helm import split_documents
+from pipeline.deploy.helm import upgrade as helm_upgrade_args
+from pipeline.deploy.request import DeployInputError, ImageRef, ReleaseEvidence, resolve_images
 from pipeline.deploy_targets import check_call, target_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,12 +12,13 @@ import json
 import pytest
 from deploy_fakes import FakeClock, FakeCluster, make_request, make_target, passing_evidence
 
-from pipeline import deploy_orchestrator as orch
-from pipeline.deploy_report import (
+from pipeline.deploy import actions as orch
+from pipeline.deploy.report import (
     EXIT_NOT_RESTORED,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_ROLLED_BACK,
+    DeployReport,
     to_json,
     to_markdown,
 )
@@ -25,7 +26,7 @@ from pipeline.deploy_report import (
 TODAY = dt.date(2026, 11, 28)
 
 
-def deploy(cluster: FakeCluster, clock: FakeClock, **kw: object) -> orch.DeployReport:
+def deploy(cluster: FakeCluster, clock: FakeClock, **kw: object) -> DeployReport:
     return orch.deploy(make_request(**kw), cluster, clock, TODAY)  # type: ignore[arg-type]
 
 
@@ -318,7 +319,7 @@ def test_signed_scanned_release_deploys(cluster: FakeCluster, clock: FakeClock) 
 
 
 def test_ephemeral_canary_cluster_gets_rollouts_prometheus_and_secret(clock: FakeClock) -> None:
-    from pipeline.cluster_ephemeral import ARGO_ROLLOUTS_MANIFEST, LOCAL_VALUES
+    from pipeline.deploy.ephemeral import ARGO_ROLLOUTS_MANIFEST, LOCAL_VALUES
 
     cluster = FakeCluster(clock, strategy="canary", history=[], node_not_ready_polls=3)
     base = make_target("local", "canary", ephemeral=True, require_digest=False)
@@ -393,7 +394,7 @@ def test_ephemeral_cluster_smokes_through_api_server_proxy(
 def test_authenticated_smoke_uses_token_header_and_keeps_it_out_of_report(
     cluster: FakeCluster, clock: FakeClock
 ) -> None:
-    from pipeline.deploy_plan import SmokeCheck
+    from pipeline.deploy.request import SmokeCheck
 
     base = make_target()
     target = type(base)(
@@ -410,7 +411,7 @@ def test_authenticated_smoke_uses_token_header_and_keeps_it_out_of_report(
 def test_authenticated_smoke_without_token_is_skipped_and_said(
     cluster: FakeCluster, clock: FakeClock
 ) -> None:
-    from pipeline.deploy_plan import SmokeCheck
+    from pipeline.deploy.request import SmokeCheck
 
     base = make_target()
     target = type(base)(
@@ -467,7 +468,7 @@ def test_report_json_and_markdown_content(
 def test_report_files_are_written(cluster: FakeCluster, clock: FakeClock, tmp_path: object) -> None:
     from pathlib import Path
 
-    from pipeline.deploy_report import write
+    from pipeline.deploy.report import write
 
     report = deploy(cluster, clock)
     json_path, md_path = write(report, Path(str(tmp_path)))

@@ -25,11 +25,10 @@ from pathlib import Path
 import pytest
 from deploy_fakes import BACKEND, FRONTEND
 
-from pipeline.cluster_tools import SubprocessClusterTools
 from pipeline.config import load_config
-from pipeline.deploy_orchestrator import main
-from pipeline.deploy_plan import RUNTIME_MODULES
-from pipeline.deploy_report import EXIT_OK, EXIT_REFUSED
+from pipeline.deploy.__main__ import main
+from pipeline.deploy.report import EXIT_OK, EXIT_REFUSED
+from pipeline.deploy.tools import SubprocessClusterTools
 from pipeline.deploy_targets import target_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -284,8 +283,7 @@ def test_runtime_modules_run_on_bare_python(helm_path: str, tmp_path: Path) -> N
     package = tmp_path / "app" / "pipeline"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    for name in RUNTIME_MODULES:
-        shutil.copy(ROOT / "src/pipeline" / name, package / name)
+    shutil.copytree(ROOT / "src/pipeline/deploy", package / "deploy")  # the whole package
     shutil.copytree(ROOT / "k8s/chart", tmp_path / "app/k8s/chart")
     shutil.copytree(ROOT / "k8s/environments", tmp_path / "app/k8s/environments")
     target = write_target(tmp_path, "dev")
@@ -297,7 +295,7 @@ def test_runtime_modules_run_on_bare_python(helm_path: str, tmp_path: Path) -> N
             "-s",
             "-S",  # no site-packages: standard library only
             "-m",
-            "pipeline.deploy_orchestrator",
+            "pipeline.deploy",
             "deploy",
             "--target",
             str(target),

@@ -4,29 +4,22 @@
 runs `helm test` and the smoke checks (public URL, or the API-server service proxy on a
 throwaway cluster); `restore` aborts Argo Rollouts (traffic back to stable), runs
 `helm rollback` to the revision that served before, and verifies that it serves again.
-Standard library only (copied into the tools container).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import cast
 
-from .cluster_tools import Clock, ClusterTools
-from .deploy_plan import (
-    DeployInputError,
-    DeployRequest,
-    DeployTarget,
-    client_side_apply,
-    parse_json,
-    selector,
-)
-from .deploy_report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
-from .rollout_watch import KUBECTL_TIMEOUT_S, find_workloads, list_release_objects, wait_for_release
+from . import helm
+from .helm import HELM_TIMEOUT_S
+from .kube import KUBECTL_TIMEOUT_S, find_workloads, frontend_service, rollouts_each, uses_rollouts
+from .report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
+from .request import DeployInputError, DeployRequest, DeployTarget
+from .tools import Clock, ClusterTools
+from .watch import wait_for_release
 
-HELM_TIMEOUT_S = 120
 SMOKE_RETRY_SECONDS = 3.0
 SMOKE_TOKEN_ENV = "DEPLOY_SMOKE_TOKEN"
 
@@ -58,9 +51,6 @@ class Run:
             raise PhaseFailed(f"{name}: {e}") from None
         self._record(name, "ok", begin, detail)
 
-    def skip(self, name: str, why: str) -> None:
-        self.report.phases.append(PhaseRecord(name, "skipped", 0.0, why))
-
     def _record(self, name: str, status: str, begin: float, detail: list[str]) -> None:
         seconds = round(self.clock.monotonic() - begin, 3)
         self.report.phases.append(PhaseRecord(name, status, seconds, "; ".join(detail)))
@@ -89,27 +79,12 @@ def deployed_revisions(
     tools: ClusterTools, target: DeployTarget
 ) -> tuple[list[dict[str, object]], str]:
     """`helm history` entries ([] for a first install), or an error when the cluster is unreachable."""
-    done = tools.run(
-        "helm",
-        ["history", target.release, "--namespace", target.namespace, "--output", "json"],
-        HELM_TIMEOUT_S,
-    )
+    done = tools.run("helm", helm.history(target), HELM_TIMEOUT_S)
     if not done.ok:
         if "not found" in done.reason().lower():
             return [], ""
         return [], f"cannot read the release history (is the cluster reachable?): {done.reason(3)}"
-    entries = parse_json(done.stdout or "[]", "helm history")
-    return [
-        cast(dict[str, object], e) for e in cast(list[object], entries) if isinstance(e, dict)
-    ], ""
-
-
-def current_revision(history: Sequence[dict[str, object]]) -> int | None:
-    """The revision currently serving: the last `deployed` entry (else the last one)."""
-    deployed = [e for e in history if e.get("status") == "deployed"]
-    entry = (deployed or list(history) or [None])[-1]
-    revision = entry.get("revision") if entry else None
-    return revision if isinstance(revision, int) else None
+    return helm.history_entries(done.stdout), ""
 
 
 # ---------------------------------------------------------------- verification
@@ -138,18 +113,7 @@ def verify(
                 raise PhaseFailed("rollout did not become healthy")
             awaiting = outcome.awaiting_promotion
         with run.phase(f"helm-test{suffix}") as detail:
-            done = tools.run(
-                "helm",
-                [
-                    "test",
-                    target.release,
-                    "--namespace",
-                    target.namespace,
-                    "--timeout",
-                    f"{HELM_TIMEOUT_S}s",
-                ],
-                HELM_TIMEOUT_S + 30,
-            )
+            done = tools.run("helm", helm.test(target), HELM_TIMEOUT_S + 30)
             text = "helm test passed" if done.ok else f"helm test failed: {done.reason(4)}"
             run.report.verification.append(CheckRecord(f"helm-test{suffix}", done.ok, text))
             detail.append(text)
@@ -176,7 +140,7 @@ def smoke(
     failures: list[str] = []
     service = ""
     if target.ephemeral:
-        names, error = _frontend_service(tools, target)
+        names, error = frontend_service(tools, target)
         if error:
             run.report.verification.append(CheckRecord(f"smoke{suffix}", False, error))
             return [error]
@@ -236,28 +200,6 @@ def _smoke_one(
         clock.sleep(SMOKE_RETRY_SECONDS)
 
 
-def _frontend_service(tools: ClusterTools, target: DeployTarget) -> tuple[str, str]:
-    done = list_release_objects(tools, target, "services")
-    if not done.ok:
-        return "", f"cannot list services: {done.reason(2)}"
-    items = cast(dict[str, object], parse_json(done.stdout, "kubectl get services")).get(
-        "items", []
-    )
-    for item in cast(list[object], items):
-        meta = cast(dict[str, object], cast(dict[str, object], item).get("metadata", {}))
-        name = str(meta.get("name", ""))
-        if "frontend" in name and "preview" not in name and "canary" not in name:
-            ports = cast(
-                list[dict[str, object]],
-                cast(dict[str, object], cast(dict[str, object], item).get("spec", {})).get(
-                    "ports", []
-                ),
-            )
-            port = ports[0].get("name") or ports[0].get("port") if ports else "http"
-            return f"{name}:{port}", ""
-    return "", f"no frontend Service labelled {selector(target)} for the smoke checks"
-
-
 # ---------------------------------------------------------------- rollback
 
 
@@ -284,30 +226,12 @@ def restore(
     steps: list[str] = []
     try:
         with run.phase("rollback") as detail:
-            if target.strategy != "rolling":
+            if uses_rollouts(target.strategy):
                 names, _ = find_workloads(tools, target)
-                for name in names:
-                    done = tools.run(
-                        "rollouts",
-                        ["abort", name, "--namespace", target.namespace],
-                        KUBECTL_TIMEOUT_S,
-                    )
+                for name, done in rollouts_each(tools, target, names, "abort", keep_going=True):
                     detail.append(f"abort {name}: {'ok' if done.ok else done.reason(2)}")
                 steps.append("Rollouts abort")
-            done = tools.run(
-                "helm",
-                [
-                    "rollback",
-                    target.release,
-                    str(to_revision),
-                    "--namespace",
-                    target.namespace,
-                    *client_side_apply(target.strategy),
-                    "--timeout",
-                    f"{HELM_TIMEOUT_S}s",
-                ],
-                HELM_TIMEOUT_S + 30,
-            )
+            done = tools.run("helm", helm.rollback(target, to_revision), HELM_TIMEOUT_S + 30)
             steps.append(f"helm rollback to revision {to_revision}")
             if not done.ok:
                 raise PhaseFailed(f"helm rollback failed: {done.reason(3)}")

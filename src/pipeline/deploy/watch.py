@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from .cluster_tools import Clock, ClusterTools, CommandResult
-from .deploy_plan import DeployTarget, names_from_list, parse_json, selector, workload_kinds
+from .kube import KUBECTL_TIMEOUT_S, as_dict, as_list, find_workloads, get_rollout, uses_rollouts
+from .request import DeployTarget
+from .tools import Clock, ClusterTools
 
 POLL_SECONDS = 2.0
-KUBECTL_TIMEOUT_S = 30
 
 
 @dataclass(frozen=True)
@@ -45,21 +45,13 @@ class WaitOutcome:
     workloads: tuple[WorkloadState, ...] = ()
 
 
-def _dict(value: object) -> dict[str, object]:
-    return cast(dict[str, object], value) if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[object]:
-    return cast(list[object], value) if isinstance(value, list) else []
-
-
 def rollout_state(obj: object) -> WorkloadState:
     """Interpret one Argo Rollout object (pure; unit-tested on recorded shapes)."""
-    rollout = _dict(obj)
+    rollout = as_dict(obj)
     meta, spec, status = (
-        _dict(rollout.get("metadata")),
-        _dict(rollout.get("spec")),
-        _dict(rollout.get("status")),
+        as_dict(rollout.get("metadata")),
+        as_dict(rollout.get("spec")),
+        as_dict(rollout.get("status")),
     )
     name = str(meta.get("name", "?"))
     ready = f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}"
@@ -85,10 +77,10 @@ def rollout_state(obj: object) -> WorkloadState:
 
 def _analysis(status: dict[str, object]) -> str:
     runs = [
-        _dict(_dict(status.get("canary")).get("currentStepAnalysisRunStatus")),
-        _dict(_dict(status.get("canary")).get("currentBackgroundAnalysisRunStatus")),
-        _dict(_dict(status.get("blueGreen")).get("prePromotionAnalysisRunStatus")),
-        _dict(_dict(status.get("blueGreen")).get("postPromotionAnalysisRunStatus")),
+        as_dict(as_dict(status.get("canary")).get("currentStepAnalysisRunStatus")),
+        as_dict(as_dict(status.get("canary")).get("currentBackgroundAnalysisRunStatus")),
+        as_dict(as_dict(status.get("blueGreen")).get("prePromotionAnalysisRunStatus")),
+        as_dict(as_dict(status.get("blueGreen")).get("postPromotionAnalysisRunStatus")),
     ]
     parts = [
         f"{r.get('name')}: {r.get('status')}"
@@ -103,42 +95,18 @@ def _indefinite_pause(spec: dict[str, object], status: dict[str, object]) -> boo
     """True when the Rollout waits for a human (`promote`), not for a timer."""
     if spec.get("paused") is True:
         return True
-    strategy = _dict(spec.get("strategy"))
-    blue_green = _dict(strategy.get("blueGreen"))
+    strategy = as_dict(spec.get("strategy"))
+    blue_green = as_dict(strategy.get("blueGreen"))
     if blue_green:
         return blue_green.get("autoPromotionEnabled") is False and not blue_green.get(
             "autoPromotionSeconds"
         )
-    steps = _list(_dict(strategy.get("canary")).get("steps"))
+    steps = as_list(as_dict(strategy.get("canary")).get("steps"))
     index = status.get("currentStepIndex")
     if isinstance(index, int) and 0 <= index < len(steps):
-        pause = _dict(steps[index]).get("pause")
+        pause = as_dict(steps[index]).get("pause")
         return isinstance(pause, dict) and not cast(dict[str, object], pause).get("duration")
     return False
-
-
-def list_release_objects(tools: ClusterTools, target: DeployTarget, kind: str) -> CommandResult:
-    """`kubectl get KIND` of the release's objects (by the release's label selector), as JSON."""
-    return tools.run(
-        "kubectl",
-        ["get", kind, "--namespace", target.namespace, "--selector", selector(target)]
-        + ["--output", "json"],
-        KUBECTL_TIMEOUT_S,
-    )
-
-
-def find_workloads(tools: ClusterTools, target: DeployTarget) -> tuple[list[str], str]:
-    """Names of the release's Deployments or Rollouts, or ([], error)."""
-    done = list_release_objects(tools, target, workload_kinds(target.strategy))
-    if not done.ok:
-        return [], f"cannot list {workload_kinds(target.strategy)}: {done.reason(3)}"
-    names = names_from_list(parse_json(done.stdout, "kubectl get"))
-    if not names:
-        return (
-            [],
-            f"no {workload_kinds(target.strategy)} labelled {selector(target)} in namespace {target.namespace}",
-        )
-    return names, ""
 
 
 def wait_for_release(
@@ -147,9 +115,9 @@ def wait_for_release(
     names, error = find_workloads(tools, target)
     if error:
         return WaitOutcome(False, False, error)
-    if target.strategy == "rolling":
-        return wait_deployments(tools, clock, target, names, deadline_s)
-    return wait_rollouts(tools, clock, target, names, deadline_s)
+    if uses_rollouts(target.strategy):
+        return wait_rollouts(tools, clock, target, names, deadline_s)
+    return wait_deployments(tools, clock, target, names, deadline_s)
 
 
 def wait_deployments(
@@ -190,25 +158,11 @@ def wait_deployments(
 def get_rollouts(
     tools: ClusterTools, target: DeployTarget, names: Sequence[str]
 ) -> list[WorkloadState]:
+    """The state of each named Rollout (`Missing` when it cannot be read)."""
     states: list[WorkloadState] = []
     for name in names:
-        done = tools.run(
-            "kubectl",
-            [
-                "get",
-                "rollouts.argoproj.io",
-                name,
-                "--namespace",
-                target.namespace,
-                "--output",
-                "json",
-            ],
-            KUBECTL_TIMEOUT_S,
-        )
-        if not done.ok:
-            states.append(WorkloadState(name, "Missing", done.reason(2)))
-        else:
-            states.append(rollout_state(parse_json(done.stdout, f"rollout {name}")))
+        obj, error = get_rollout(tools, target, name)
+        states.append(WorkloadState(name, "Missing", error) if error else rollout_state(obj))
     return states
 
 

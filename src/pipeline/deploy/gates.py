@@ -8,33 +8,26 @@ A deploy goes ahead only when every gate passed; otherwise nothing is applied.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from .cluster_tools import ClusterTools
-from .deploy_plan import APPS, DeployRequest
+from .report import CheckRecord
+from .request import APPS, DeployRequest
+from .tools import ClusterTools
 
 COSIGN_TIMEOUT_S = 60
 
 
-@dataclass(frozen=True)
-class GateResult:
-    name: str
-    passed: bool
-    detail: str
-
-
-def policy_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
+def policy_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]:
     """Every gate that needs no tool; each result says why it passed or what to do."""
     target = request.target
-    results: list[GateResult] = []
+    results: list[CheckRecord] = []
 
     for app in APPS:
         image = request.images[app]
         if image.by_digest:
-            results.append(GateResult(f"digest:{app}", True, f"{image}"))
+            results.append(CheckRecord(f"digest:{app}", True, f"{image}"))
         elif target.require_digest:
             results.append(
-                GateResult(
+                CheckRecord(
                     f"digest:{app}",
                     False,
                     f"{app} image {image} is a tag; environment {target.env!r} deploys images by "
@@ -45,15 +38,15 @@ def policy_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
             )
         else:
             results.append(
-                GateResult(f"digest:{app}", True, f"{image} (tag allowed in {target.env})")
+                CheckRecord(f"digest:{app}", True, f"{image} (tag allowed in {target.env})")
             )
 
     if target.require_approval:
         if request.approved_by:
-            results.append(GateResult("approval", True, f"approved by {request.approved_by}"))
+            results.append(CheckRecord("approval", True, f"approved by {request.approved_by}"))
         else:
             results.append(
-                GateResult(
+                CheckRecord(
                     "approval",
                     False,
                     f"environment {target.env!r} requires approval; pass --approved-by NAME "
@@ -63,7 +56,7 @@ def policy_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
 
     if not request.dry_run and not request.kubeconfig_given:
         results.append(
-            GateResult(
+            CheckRecord(
                 "kubeconfig",
                 False,
                 "no kubeconfig: pass --kubeconfig file://~/.kube/config (or env://KUBECONFIG_DATA)",
@@ -75,38 +68,38 @@ def policy_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
     return results
 
 
-def _evidence_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
+def _evidence_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]:
     """Signed environments deploy only what `release` scanned, with a passing verdict."""
     evidence = request.evidence
     env = request.target.env
     if evidence is None:
         return [
-            GateResult(
+            CheckRecord(
                 "scan",
                 False,
                 f"environment {env!r} requires the release report (scan verdict of these digests); "
                 "pass --release-report release.json from `dagger call release`",
             )
         ]
-    results: list[GateResult] = []
+    results: list[CheckRecord] = []
     if evidence.scan_passed is True:
-        results.append(GateResult("scan", True, "release report: scan passed"))
+        results.append(CheckRecord("scan", True, "release report: scan passed"))
     elif evidence.scan_passed is False:
         results.append(
-            GateResult(
+            CheckRecord(
                 "scan", False, "release report: the scan failed; fix the findings and release again"
             )
         )
     else:
         results.append(
-            GateResult("scan", False, "release report has no scan verdict (scan.passed)")
+            CheckRecord("scan", False, "release report has no scan verdict (scan.passed)")
         )
 
     expired = [f for f in evidence.allowlisted if f.expires < today]
     if expired:
         ids = ", ".join(f"{f.id} (expired {f.expires.isoformat()})" for f in expired)
         results.append(
-            GateResult(
+            CheckRecord(
                 "allowlist",
                 False,
                 f"the scan passed only through allowlist entries that have expired: {ids}; "
@@ -115,7 +108,7 @@ def _evidence_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
         )
     elif evidence.allowlisted:
         results.append(
-            GateResult(
+            CheckRecord(
                 "allowlist", True, f"{len(evidence.allowlisted)} accepted finding(s), none expired"
             )
         )
@@ -125,7 +118,7 @@ def _evidence_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
         recorded = evidence.images.get(app)
         if recorded is None or recorded.digest != image.digest:
             results.append(
-                GateResult(
+                CheckRecord(
                     f"evidence:{app}",
                     False,
                     f"{app} digest {image.digest} is not the one the release report scanned "
@@ -135,7 +128,7 @@ def _evidence_gates(request: DeployRequest, today: dt.date) -> list[GateResult]:
     return results
 
 
-def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[GateResult]:
+def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[CheckRecord]:
     """`cosign verify` of each digest, when the environment requires signatures."""
     if not request.target.require_signature:
         return []
@@ -150,14 +143,14 @@ def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[GateRes
         ]
     else:
         return [
-            GateResult(
+            CheckRecord(
                 "signature",
                 False,
                 f"environment {request.target.env!r} requires signed images; pass --cosign-key "
                 "(public key) or --cosign-identity and --cosign-issuer (keyless)",
             )
         ]
-    results: list[GateResult] = []
+    results: list[CheckRecord] = []
     for app in APPS:
         image = request.images[app]
         if not image.digest:
@@ -166,15 +159,15 @@ def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[GateRes
             "cosign", ["verify", *how, "--output", "json", str(image)], COSIGN_TIMEOUT_S
         )
         if done.ok:
-            results.append(GateResult(f"signature:{app}", True, f"cosign verified {image.digest}"))
+            results.append(CheckRecord(f"signature:{app}", True, f"cosign verified {image.digest}"))
         else:
             results.append(
-                GateResult(
+                CheckRecord(
                     f"signature:{app}", False, f"cosign could not verify {image}: {done.reason(3)}"
                 )
             )
     return results
 
 
-def refused(results: list[GateResult]) -> list[GateResult]:
+def refused(results: list[CheckRecord]) -> list[CheckRecord]:
     return [r for r in results if not r.passed]

@@ -1,8 +1,9 @@
-"""What a deploy will do: the target environment, the images, and the Helm/kubectl commands.
+"""What one deploy asks for: the target environment, the image references, the release evidence.
 
-Plain data and pure functions (standard library only; copied into the tools container).
-`DeployTarget` is the environment as the orchestrator needs it; `deploy_targets.py` builds it
-from pipeline.yaml. Every user mistake raises `DeployInputError` naming the field and the fix.
+Plain data and validation. `DeployTarget` is the environment as the runtime needs it
+(`pipeline.deploy_targets` builds it from pipeline.yaml); the strategies and app names are
+defined here once (pipeline.config imports them). Every user mistake raises
+`DeployInputError` naming the field and the fix.
 """
 
 from __future__ import annotations
@@ -10,34 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
 Strategy = Literal["rolling", "blueGreen", "canary"]
 STRATEGIES: tuple[Strategy, ...] = ("rolling", "blueGreen", "canary")
 APPS: tuple[str, ...] = ("backend", "frontend")
-
-# The chart's values for images and strategy (k8s/chart/values.yaml).
-IMAGE_REPOSITORY_KEY = "image.{app}.repository"
-IMAGE_DIGEST_KEY = "image.{app}.digest"
-IMAGE_TAG_KEY = "image.{app}.tag"
-STRATEGY_KEY = "strategy"
-RELEASE_VERSION_KEY = "release.version"
-# Labels Helm charts put on every object; used to find the release's workloads.
-INSTANCE_LABEL = "app.kubernetes.io/instance"
-
-# Files the orchestrator needs at run time (copied into the tools container as package `pipeline`).
-RUNTIME_MODULES: tuple[str, ...] = (
-    "cluster_ephemeral.py",
-    "cluster_tools.py",
-    "deploy_plan.py",
-    "deploy_gates.py",
-    "deploy_report.py",
-    "deploy_orchestrator.py",
-    "rollout_verify.py",
-    "rollout_watch.py",
-)
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _REPOSITORY = re.compile(
@@ -310,57 +290,6 @@ def resolve_images(
     return images
 
 
-def helm_release_args(request: DeployRequest) -> list[str]:
-    """Values shared by `upgrade --install`, `template` and `diff`: env file, digests, strategy."""
-    target = request.target
-    args = ["--namespace", target.namespace, "--values", target.values_file]
-    for app in APPS:
-        image = request.images[app]
-        args += ["--set-string", f"{IMAGE_REPOSITORY_KEY.format(app=app)}={image.repository}"]
-        if image.digest:
-            args += ["--set-string", f"{IMAGE_DIGEST_KEY.format(app=app)}={image.digest}"]
-        if image.tag:
-            args += ["--set-string", f"{IMAGE_TAG_KEY.format(app=app)}={image.tag}"]
-    args += ["--set-string", f"{STRATEGY_KEY}={target.strategy}"]
-    for value in target.extra_values:
-        args += ["--set", value]
-    if request.version:
-        args += ["--set-string", f"{RELEASE_VERSION_KEY}={request.version}"]
-    return args
-
-
-def helm_upgrade_args(request: DeployRequest, timeout_s: int) -> list[str]:
-    target = request.target
-    args = ["upgrade", "--install", target.release, request.chart, *helm_release_args(request)]
-    if target.create_namespace:
-        args.append("--create-namespace")
-    # Helm only applies; the orchestrator waits per strategy so each phase is timed and checked.
-    args += client_side_apply(target.strategy)
-    args += ["--timeout", f"{timeout_s}s", "--history-max", "20", "--output", "json"]
-    return args
-
-
-def client_side_apply(strategy: Strategy) -> list[str]:
-    """Helm 4 applies server-side by default; the Argo Rollouts controller owns the Services'
-    `spec.selector` (it adds the pod-template hash), so server-side apply conflicts there and
-    forcing would drop the hash. Rollouts strategies use Helm's client-side 3-way merge."""
-    return [] if strategy == "rolling" else ["--server-side=false"]
-
-
-def helm_template_args(request: DeployRequest) -> list[str]:
-    target = request.target
-    return ["template", target.release, request.chart, *helm_release_args(request)]
-
-
-def workload_kinds(strategy: Strategy) -> str:
-    """kubectl resource type holding the app workloads for this strategy."""
-    return "deployments.apps" if strategy == "rolling" else "rollouts.argoproj.io"
-
-
-def selector(target: DeployTarget) -> str:
-    return f"{INSTANCE_LABEL}={target.release}"
-
-
 def parse_json(text: str, what: str) -> object:
     try:
         return json.loads(text)
@@ -368,45 +297,7 @@ def parse_json(text: str, what: str) -> object:
         raise DeployInputError(f"{what}: not valid JSON ({e.msg} at line {e.lineno})") from None
 
 
-def names_from_list(items: object) -> list[str]:
-    """Names from a `kubectl get ... -o json` List."""
-    names: list[str] = []
-    if isinstance(items, dict):
-        for item in cast(list[object], cast(dict[str, object], items).get("items", [])):
-            if isinstance(item, dict):
-                meta = cast(dict[str, object], item).get("metadata", {})
-                if isinstance(meta, dict):
-                    name = cast(dict[str, object], meta).get("name")
-                    if isinstance(name, str):
-                        names.append(name)
-    return sorted(names)
-
-
-def split_documents(manifest: str) -> dict[str, str]:
-    """Rendered YAML stream → {"Kind/name": document}, for diffs (no YAML parser needed)."""
-    docs: dict[str, str] = {}
-    for doc in re.split(r"^---\s*$", manifest, flags=re.MULTILINE):
-        body = "\n".join(
-            line for line in doc.strip().splitlines() if not line.startswith("# Source:")
-        ).strip()
-        if not body:
-            continue
-        kind = re.search(r"^kind:\s*(\S+)", body, flags=re.MULTILINE)
-        name = re.search(
-            r"^metadata:\n(?:[ ].*\n)*?\s+name:\s*(\S+)", body + "\n", flags=re.MULTILINE
-        )
-        key = f"{kind.group(1) if kind else '?'}/{name.group(1).strip(chr(34)) if name else '?'}"
-        while key in docs:
-            key += "'"
-        docs[key] = body
-    return docs
-
-
 def check_strategy(value: str, field_name: str = "--strategy") -> Strategy:
     if value not in STRATEGIES:
         raise DeployInputError(f"{field_name}: {value!r} is not one of {', '.join(STRATEGIES)}")
     return value
-
-
-def unique(items: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(items))

@@ -14,8 +14,10 @@ import os
 import secrets
 import tempfile
 
-from .cluster_tools import Clock, ClusterTools, CommandResult
-from .deploy_plan import DeployTarget
+from . import helm
+from .kube import uses_rollouts
+from .request import DeployTarget
+from .tools import Clock, ClusterTools, CommandResult
 
 ARGO_ROLLOUTS_VERSION = "v1.8.3"
 ARGO_ROLLOUTS_MANIFEST = (
@@ -42,6 +44,21 @@ LOCAL_VALUES: tuple[str, ...] = (
 )
 
 
+PROMETHEUS_INSTALL = helm.install_chart(
+    "prometheus",
+    "prometheus",
+    repo=PROMETHEUS_REPO,
+    version=PROMETHEUS_CHART_VERSION,
+    namespace="monitoring",
+    values=(
+        "alertmanager.enabled=false",
+        "prometheus-pushgateway.enabled=false",
+        "server.persistentVolume.enabled=false",
+    ),
+    timeout_s=READY_TIMEOUT_S,
+)
+
+
 class EphemeralSetupFailed(Exception):
     """The throwaway cluster could not be prepared; the message says which step."""
 
@@ -49,7 +66,7 @@ class EphemeralSetupFailed(Exception):
 def prepare(tools: ClusterTools, clock: Clock, target: DeployTarget) -> list[str]:
     """Make the fresh cluster ready for the chart; returns one line per step done."""
     done: list[str] = [_wait_for_node(tools, clock)]
-    if target.strategy != "rolling":
+    if uses_rollouts(target.strategy):
         _ok(
             tools.run("kubectl", ["create", "namespace", "argo-rollouts"], 30),
             "create namespace argo-rollouts",
@@ -88,32 +105,7 @@ def prepare(tools: ClusterTools, clock: Clock, target: DeployTarget) -> list[str
         done.append(f"Argo Rollouts {ARGO_ROLLOUTS_VERSION} installed")
     if target.strategy == "canary":
         _ok(
-            tools.run(
-                "helm",
-                [
-                    "upgrade",
-                    "--install",
-                    "prometheus",
-                    "prometheus",
-                    "--repo",
-                    PROMETHEUS_REPO,
-                    "--version",
-                    PROMETHEUS_CHART_VERSION,
-                    "--namespace",
-                    "monitoring",
-                    "--create-namespace",
-                    "--set",
-                    "alertmanager.enabled=false",
-                    "--set",
-                    "prometheus-pushgateway.enabled=false",
-                    "--set",
-                    "server.persistentVolume.enabled=false",
-                    "--wait",
-                    "--timeout",
-                    f"{READY_TIMEOUT_S}s",
-                ],
-                READY_TIMEOUT_S + 60,
-            ),
+            tools.run("helm", PROMETHEUS_INSTALL, READY_TIMEOUT_S + 60),
             "install Prometheus for the canary analysis",
         )
         done.append(f"Prometheus at {PROMETHEUS_ADDRESS}")

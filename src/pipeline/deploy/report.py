@@ -11,8 +11,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .deploy_gates import GateResult
-
 # Exit codes of the orchestrator CLI (documented in docs/deploy.md).
 EXIT_OK = 0
 EXIT_ROLLED_BACK = 1  # verification failed; the previous revision was restored and verified
@@ -30,6 +28,8 @@ class PhaseRecord:
 
 @dataclass(frozen=True)
 class CheckRecord:
+    """One gate or verification check: passed, or not and why."""
+
     name: str
     passed: bool
     detail: str
@@ -62,7 +62,7 @@ class DeployReport:
     exit_code: int = EXIT_OK
     message: str = ""
     approved_by: str | None = None
-    gates: list[GateResult] = field(default_factory=lambda: list[GateResult]())
+    gates: list[CheckRecord] = field(default_factory=lambda: list[CheckRecord]())
     phases: list[PhaseRecord] = field(default_factory=lambda: list[PhaseRecord]())
     verification: list[CheckRecord] = field(default_factory=lambda: list[CheckRecord]())
     rollback: RollbackRecord | None = None
