@@ -17,13 +17,14 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+# Strategies and app names are defined once, in the standard-library deploy runtime.
+from pipeline.deploy.request import APPS as APP_NAMES
+from pipeline.deploy.request import Strategy
+
 CONFIG_FILE = "pipeline.yaml"
 
 Severity = Literal["UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 SEVERITIES: tuple[Severity, ...] = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
-Strategy = Literal["rolling", "blueGreen", "canary"]
-STRATEGIES: tuple[Strategy, ...] = ("rolling", "blueGreen", "canary")
-APP_NAMES = ("backend", "frontend")
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
