@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -34,6 +35,17 @@ def test_pyproject_is_the_module_package() -> None:
         pytest_opts["testpaths"] == ["tests"]
         and pytest_opts["addopts"] == "--import-mode=importlib"
     )
+
+
+def test_module_runtime_image_is_pinned_by_digest_and_matches_the_dockerfiles() -> None:
+    """The SDK reads [tool.dagger] base-image; a tag alone would float (issue: real engine)."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    base = data["tool"]["dagger"]["base-image"]
+    assert re.fullmatch(r"python:3\.1[1-9]-slim@sha256:[0-9a-f]{64}", base), base
+    backend = (ROOT / "dockerfiles" / "backend.Dockerfile").read_text()
+    assert f"ARG PYTHON_IMAGE={base}" in backend, "one Python base image for module and images"
+    # requires-python stays the lower bound the tests import the module with
+    assert data["project"]["requires-python"] == ">=3.11"
 
 
 def test_generated_sdk_is_git_ignored() -> None:
