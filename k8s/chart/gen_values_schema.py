@@ -217,6 +217,13 @@ schema = obj(
                 "count": I(1, 100),
                 "failureLimit": I(0, 100),
                 "window": {"type": "string", "pattern": DURATION},
+                "initialDelay": {"type": "string", "pattern": DURATION},
+                "minRequests": I(1, 100000),
+                "excludedRoutes": {"type": "string", "minLength": 1},
+                "previewTraffic": obj(
+                    {"seconds": I(10, 3600), "requestsPerSecond": I(1, 50)},
+                    ["seconds", "requestsPerSecond"],
+                ),
                 "maxErrorRate": N(0, 1),
                 "maxP95LatencySeconds": N(0.01, 60),
             }

@@ -342,7 +342,7 @@ def test_prod_is_highly_available_and_progressive(renders: dict[str, Render]) ->
 def test_analysis_queries_prometheus_for_error_rate_and_p95(renders: dict[str, Render]) -> None:
     (template,) = renders["prod"].of_kind("AnalysisTemplate")
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
-    assert set(metrics) == {"error-rate", "p95-latency"}
+    assert set(metrics) == {"canary-requests", "error-rate", "p95-latency"}
     assert '=~"5.."' in metrics["error-rate"]["provider"]["prometheus"]["query"]
     assert "histogram_quantile(0.95" in metrics["p95-latency"]["provider"]["prometheus"]["query"]
     assert "{{args.canary-hash}}" in metrics["p95-latency"]["provider"]["prometheus"]["query"]
@@ -419,3 +419,36 @@ def test_otel_and_frontend_runtime_settings(renders: dict[str, Render]) -> None:
     assert "deployment.environment=prod" in env["OTEL_RESOURCE_ATTRIBUTES"]
     minimal = renders["minimal"].get("ConfigMap", "blog-creator-config")
     assert minimal and minimal["data"]["OTEL_SDK_DISABLED"] == "true"
+
+
+def test_blue_green_analysis_sees_the_preview_pods(renders: dict[str, Render]) -> None:
+    """Pre-promotion analysis needs series of pods that only the preview Service selects, and
+    traffic there (nobody else calls it before promotion)."""
+    for name in ("staging", "prod-bluegreen"):
+        render = renders[name]
+        monitor = render.get("ServiceMonitor", "blog-creator-backend")
+        assert monitor
+        (expr,) = monitor["spec"]["selector"]["matchExpressions"]
+        assert set(expr["values"]) == {"active", "preview"}
+        relabel = {r["targetLabel"]: r["replacement"] for r in monitor["spec"]["endpoints"][0]["relabelings"]}
+        # Both Services' targets of one pod get identical labels: scraped once, one job.
+        assert relabel == {"job": "blog-creator-backend", "service": "blog-creator-backend"}
+        rollout = render.get("Rollout", "blog-creator-backend")
+        assert rollout
+        analysis = rollout["spec"]["strategy"]["blueGreen"]["prePromotionAnalysis"]
+        assert [t["templateName"] for t in analysis["templates"]] == [
+            "blog-creator-canary-health",
+            "blog-creator-preview-traffic",
+        ]
+        args = {a["name"]: a.get("value") for a in analysis["args"]}
+        assert args["preview-service"] == "blog-creator-backend-preview"
+        traffic = render.get("AnalysisTemplate", "blog-creator-preview-traffic")
+        assert traffic
+        job = traffic["spec"]["metrics"][0]["provider"]["job"]
+        pod = job["spec"]["template"]
+        # Runs as the smoke-test identity, which the NetworkPolicies let reach the backend.
+        assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "smoke-test"
+        assert render.get("NetworkPolicy", "blog-creator-smoke-test")
+        (container,) = pod["spec"]["containers"]
+        assert "{{args.preview-service}}:8000/api/v1/auth/me" in container["command"][2]
+        assert job["spec"]["activeDeadlineSeconds"] > 0 and job["spec"]["backoffLimit"] == 0
