@@ -48,3 +48,13 @@ def jq() -> str:
 @pytest.fixture(scope="session")
 def kubectl() -> str:
     return find_tool("kubectl", "run scripts/install-k8s-tools.sh")
+
+
+@pytest.fixture(scope="session")
+def strace() -> str:
+    return find_tool("strace", "apt-get install -y strace")
+
+
+@pytest.fixture(scope="session")
+def yq() -> str:
+    return find_tool("yq", "apt-get install -y yq")

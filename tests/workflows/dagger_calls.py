@@ -31,6 +31,9 @@ SCHEMA = REPO.parent / "shared" / "dagger" / "schema.graphqls"
 DAGGER_ACTION = "dagger/dagger-for-github"
 EXPR = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 ENV_SECRET = re.compile(r"^env://([A-Za-z_][A-Za-z0-9_]*)$")
+# A secret file an earlier step of the job wrote under $RUNNER_TEMP (mode 600).
+TEMP_SECRET = re.compile(r"^file://\$\{\{ runner\.temp \}\}/([A-Za-z0-9._-]+)$")
+TEMP_PATH = re.compile(r"\$\{?RUNNER_TEMP\}?/([A-Za-z0-9._-]+)")
 # Set by the runner for jobs with `id-token: write`; usable as env:// without an env: entry.
 RUNNER_ENV = {"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"}
 
@@ -197,6 +200,10 @@ class DaggerStep:
     where: str  # file:job:step, for messages
     inputs: Mapping[str, Any]
     env: Mapping[str, str]
+    # Files under $RUNNER_TEMP that earlier steps of the job write, and that a later
+    # `if: always()` step removes.
+    temp_written: frozenset[str] = frozenset()
+    temp_removed: frozenset[str] = frozenset()
 
 
 def load_workflows(directory: Path = WORKFLOWS) -> dict[str, dict[str, Any]]:
@@ -205,14 +212,21 @@ def load_workflows(directory: Path = WORKFLOWS) -> dict[str, dict[str, Any]]:
 
 
 # Earlier steps of a job may add variables to the environment of the later ones.
-EXPORTED_ENV = (
-    re.compile(r"export-secret-env\.sh\s+([A-Z_][A-Z0-9_]*)\b"),
-    re.compile(r"\b([A-Z_][A-Z0-9_]*)(?:=|<<)[^\n]*>>\s*\"?\$\{?GITHUB_ENV\b"),
-)
+EXPORTED_ENV = (re.compile(r"\b([A-Z_][A-Z0-9_]*)(?:=|<<)[^\n]*>>\s*\"?\$\{?GITHUB_ENV\b"),)
 
 
 def exported_env(run: str) -> set[str]:
     return {m.group(1) for pattern in EXPORTED_ENV for m in pattern.finditer(run)}
+
+
+def removed_always(step: Mapping[str, Any]) -> set[str]:
+    """$RUNNER_TEMP files an `if: always()` step deletes with `rm -f`."""
+    run = str(step.get("run", ""))
+    if str(step.get("if", "")).replace(" ", "") not in ("${{always()}}", "always()"):
+        return set()
+    if not run.lstrip().startswith("rm -f "):
+        return set()
+    return set(TEMP_PATH.findall(run))
 
 
 def workflow_calls(workflows: Mapping[str, Mapping[str, Any]]) -> Iterator[DaggerStep]:
@@ -220,18 +234,23 @@ def workflow_calls(workflows: Mapping[str, Mapping[str, Any]]) -> Iterator[Dagge
         wf_env = dict(wf.get("env") or {})
         for job_id, job in (wf.get("jobs") or {}).items():
             job_env = {**wf_env, **(job.get("env") or {})}
-            for index, step in enumerate(job.get("steps") or []):
+            steps = list(job.get("steps") or [])
+            written: set[str] = set()
+            for index, step in enumerate(steps):
                 uses = str(step.get("uses", ""))
                 if not uses.startswith(DAGGER_ACTION + "@"):
-                    job_env.update(
-                        dict.fromkeys(exported_env(str(step.get("run", ""))), "(exported)")
-                    )
+                    run = str(step.get("run", ""))
+                    job_env.update(dict.fromkeys(exported_env(run), "(exported)"))
+                    written.update(TEMP_PATH.findall(run))
                     continue
                 label = step.get("name") or f"step {index + 1}"
+                removed = set[str]().union(*(removed_always(s) for s in steps[index + 1 :]))
                 yield DaggerStep(
                     where=f"{file_name}: job {job_id}: {label}",
                     inputs=dict(step.get("with") or {}),
                     env={**job_env, **(step.get("env") or {})},
+                    temp_written=frozenset(written),
+                    temp_removed=frozenset(removed),
                 )
 
 
@@ -256,12 +275,29 @@ def _expand(token: str, expressions: Mapping[str, str]) -> str:
     return token
 
 
-def check_secret_value(flag: str, value: str, env: Mapping[str, str], where: str) -> list[str]:
+def check_secret_value(
+    flag: str, value: str, env: Mapping[str, str], where: str, step: DaggerStep | None = None
+) -> list[str]:
+    temp = TEMP_SECRET.match(value)
+    if temp:
+        name, problems = temp.group(1), []
+        if step is None or name not in step.temp_written:
+            problems.append(
+                f"{where}: --{flag} reads {value}, but no earlier step of the job writes "
+                f"${{RUNNER_TEMP}}/{name}"
+            )
+        if step is None or name not in step.temp_removed:
+            problems.append(
+                f"{where}: --{flag} reads {value}: a later step with `if: ${{{{ always() }}}}` "
+                f'must remove it (rm -f "${{RUNNER_TEMP}}/{name}") so no other step sees it'
+            )
+        return problems
     match = ENV_SECRET.match(value)
     if not match:
         message = (
             f"{where}: --{flag} is a Secret and must be passed as env://VAR (from the step's "
-            f"env:, mapped from a GitHub secret), not {value!r}"
+            f"env:, mapped from a GitHub secret) or file://${{{{ runner.temp }}}}/NAME (written "
+            f"by an earlier step, removed by a later one), not {value!r}"
         )
         return [message]
     var = match.group(1)
@@ -348,7 +384,7 @@ def check_call(
             if arg.kind is Kind.SECRET:
                 problems.extend(
                     check_secret_value(
-                        name, _expand(value, expressions), step.env, f"{where}: {owner}"
+                        name, _expand(value, expressions), step.env, f"{where}: {owner}", step
                     )
                 )
         return i, seen

@@ -77,16 +77,13 @@ def test_surface_reads_secrets_and_defaults_from_the_sdk(surface: Surface) -> No
 
 
 def test_variables_exported_by_earlier_steps_count() -> None:
-    assert exported_env(".github/scripts/export-secret-env.sh KUBECONFIG_DATA f") == {
-        "KUBECONFIG_DATA"
-    }
     assert exported_env('echo "TOKEN=x" >> "$GITHUB_ENV"') == {"TOKEN"}
     assert exported_env('echo "TOKEN=x" >> "$GITHUB_OUTPUT"') == set()
     workflow = {
         "jobs": {
             "j": {
                 "steps": [
-                    {"run": ".github/scripts/export-secret-env.sh KC kubeconfig"},
+                    {"run": 'echo "KC=x" >> "$GITHUB_ENV"'},
                     {"uses": "dagger/dagger-for-github@x", "with": {"call": "c"}},
                 ]
             }
@@ -94,6 +91,24 @@ def test_variables_exported_by_earlier_steps_count() -> None:
     }
     (step,) = workflow_calls({"w.yml": workflow})
     assert "KC" in step.env
+
+
+def test_runner_temp_files_written_before_and_removed_after() -> None:
+    workflow = {
+        "jobs": {
+            "j": {
+                "steps": [
+                    {"run": 'write-it "${RUNNER_TEMP}/kc"\nother "$RUNNER_TEMP/ca.crt"'},
+                    {"uses": "dagger/dagger-for-github@x", "with": {"call": "c"}},
+                    {"if": "${{ always() }}", "run": 'rm -f "${RUNNER_TEMP}/kc"'},
+                    {"run": 'rm -f "${RUNNER_TEMP}/ca.crt"'},  # not always(): does not count
+                ]
+            }
+        }
+    }
+    (step,) = workflow_calls({"w.yml": workflow})
+    assert step.temp_written == {"kc", "ca.crt"}
+    assert step.temp_removed == {"kc"}
 
 
 def test_kebab_matches_the_cli() -> None:
@@ -158,6 +173,18 @@ def _step(call: str, env: dict[str, str] | None = None, **inputs: str) -> Dagger
             ["secret is written into the command", "must be passed as env://VAR"],
         ),
         ("deploy --env p --kubeconfig env://KC", None, {}, ["environment has no KC"]),
+        (
+            "deploy --env p --kubeconfig file://${{ runner.temp }}/kc",
+            None,
+            {},
+            ["no earlier step of the job writes ${RUNNER_TEMP}/kc", "must remove it"],
+        ),
+        (
+            "deploy --env p --kubeconfig file://kubeconfig",
+            None,
+            {},
+            ["must be passed as env://VAR"],
+        ),
         ("lint", {"KC": "${{ secrets.KC }}"}, {}, ["holds a secret the command never reads"]),
         ("--revision 'a b' lint", None, {}, ["no quotes, backticks"]),
         ('--revision "a b" lint', None, {}, ["no quotes, backticks"]),
@@ -177,6 +204,18 @@ def test_checker_reports(
     assert len(problems) == len(expected), problems
     for problem, text in zip(problems, expected, strict=True):
         assert text in problem
+
+
+def test_checker_accepts_a_runner_temp_file_written_and_removed(toy: Surface) -> None:
+    call = "deploy --env p --kubeconfig file://${{ runner.temp }}/kc"
+    step = DaggerStep(
+        "t.yml: job j: s",
+        {"version": VERSION, "call": call},
+        {},
+        frozenset({"kc"}),
+        frozenset({"kc"}),
+    )
+    assert check_call(step, toy, VERSION) == []
 
 
 def test_module_surface_needs_the_main_object() -> None:

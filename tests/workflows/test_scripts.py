@@ -231,7 +231,7 @@ def test_usage_error() -> None:
     assert result.returncode == 2 and "ci_summary.py summary DIR" in result.stderr
 
 
-# ---- write-kubeconfig.sh / export-secret-env.sh -------------------------------------------
+# ---- write-kubeconfig.sh ------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -241,20 +241,25 @@ def ca_file(tmp_path: Path) -> Path:
     return ca
 
 
+def write_kubeconfig(
+    out: Path, server: str, ca: Path, stdin: str | None, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPTS / "write-kubeconfig.sh"), str(out), server, str(ca), *extra],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_kubeconfig_is_self_contained_and_valid(
     tmp_path: Path, ca_file: Path, kubectl: str
 ) -> None:
     out = tmp_path / "kubeconfig"
     token = "eyJhbGciOiJSUzI1NiJ9.payload.signature"
-    result = run(
-        [
-            str(SCRIPTS / "write-kubeconfig.sh"),
-            str(out),
-            "https://10.0.0.1:443",
-            str(ca_file),
-            token,
-        ]
-    )
+    result = write_kubeconfig(out, "https://10.0.0.1:443", ca_file, token + "\n")
     assert result.returncode == 0, result.stderr
     assert oct(out.stat().st_mode & 0o777) == "0o600"
     view = run([kubectl, "config", "view", "--raw", "-o", "json", "--kubeconfig", str(out)])
@@ -266,69 +271,55 @@ def test_kubeconfig_is_self_contained_and_valid(
     assert "exec" not in out.read_text()
 
 
+def test_kubeconfig_token_is_masked_whatever_its_length(tmp_path: Path, ca_file: Path) -> None:
+    """GitHub masks exact values: a short token must be masked too (the old masking of
+    export-secret-env.sh skipped lines under 16 characters)."""
+    result = write_kubeconfig(tmp_path / "k", "https://h", ca_file, "s3cr3t")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["::add-mask::s3cr3t"]
+
+
+def test_kubeconfig_refuses_a_token_argument(tmp_path: Path, ca_file: Path) -> None:
+    """Arguments are visible to every process on the runner: the token comes on stdin."""
+    out = tmp_path / "kubeconfig"
+    result = write_kubeconfig(out, "https://h", ca_file, "", "token-as-argument")
+    assert result.returncode == 2
+    assert "read from stdin, never from an argument" in result.stderr
+    assert "token-as-argument" not in result.stderr + result.stdout
+    assert not out.exists()
+
+
+def test_kubeconfig_replaces_a_file_with_wide_permissions(tmp_path: Path, ca_file: Path) -> None:
+    out = tmp_path / "kubeconfig"
+    out.write_text("old")
+    out.chmod(0o644)
+    assert write_kubeconfig(out, "https://h", ca_file, "t0ken").returncode == 0
+    assert oct(out.stat().st_mode & 0o777) == "0o600" and "t0ken" in out.read_text()
+
+
 @pytest.mark.parametrize(
     ("server", "token", "message"),
     [
         ("http://10.0.0.1", "t", "must be an https:// URL"),
-        ("https://10.0.0.1", "", "the token is empty"),
+        ("https://10.0.0.1", "", "the token on stdin is empty"),
+        ("https://10.0.0.1", "\n\n", "the token on stdin is empty"),
+        ("https://10.0.0.1", "two\nlines", "must be one line without spaces"),
+        ("https://10.0.0.1", "a b", "must be one line without spaces"),
     ],
 )
 def test_kubeconfig_bad_input(
     tmp_path: Path, ca_file: Path, server: str, token: str, message: str
 ) -> None:
     out = tmp_path / "kubeconfig"
-    result = run([str(SCRIPTS / "write-kubeconfig.sh"), str(out), server, str(ca_file), token])
+    result = write_kubeconfig(out, server, ca_file, token)
     assert result.returncode == 2 and message in result.stderr
     assert not out.exists()
 
 
 def test_kubeconfig_missing_ca(tmp_path: Path) -> None:
-    result = run(
-        [
-            str(SCRIPTS / "write-kubeconfig.sh"),
-            str(tmp_path / "k"),
-            "https://h",
-            str(tmp_path / "none"),
-            "t",
-        ]
-    )
+    result = write_kubeconfig(tmp_path / "k", "https://h", tmp_path / "none", "t")
     assert result.returncode == 2 and "CA file" in result.stderr
-
-
-def test_export_secret_env_masks_and_exports_multiline(tmp_path: Path) -> None:
-    secret = tmp_path / "kubeconfig"
-    secret.write_text("kind: Config\nusers:\n  - user:\n      token: abcdefghijklmnopqrstuvwxyz\n")
-    github_env = tmp_path / "github_env"
-    github_env.write_text("EARLIER=1\n")
-    result = run(
-        [str(SCRIPTS / "export-secret-env.sh"), "KUBECONFIG_DATA", str(secret)],
-        env={"GITHUB_ENV": str(github_env)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "::add-mask::      token: abcdefghijklmnopqrstuvwxyz" in result.stdout
-    assert "::add-mask::kind: Config" not in result.stdout
-    lines = github_env.read_text().splitlines()
-    assert lines[0] == "EARLIER=1"
-    name, _, delimiter = lines[1].partition("<<")
-    assert name == "KUBECONFIG_DATA" and delimiter.startswith("EOF_") and len(delimiter) == 36
-    assert lines[-1] == delimiter
-    assert "\n".join(lines[2:-1]).strip() == secret.read_text().strip()
-
-
-@pytest.mark.parametrize(
-    ("name", "env", "message"),
-    [
-        ("kube-config", {"GITHUB_ENV": "/dev/null"}, "is not an environment variable name"),
-        ("KUBECONFIG_DATA", {"GITHUB_ENV": ""}, "GITHUB_ENV unset"),
-    ],
-)
-def test_export_secret_env_bad_input(
-    tmp_path: Path, name: str, env: dict[str, str], message: str
-) -> None:
-    secret = tmp_path / "s"
-    secret.write_text("value-that-is-long-enough\n")
-    result = run([str(SCRIPTS / "export-secret-env.sh"), name, str(secret)], env=env)
-    assert result.returncode != 0 and message in result.stderr
+    assert not (tmp_path / "k").exists()
 
 
 # ---- fetch-release-report.sh --------------------------------------------------------------

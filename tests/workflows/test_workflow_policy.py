@@ -282,9 +282,85 @@ def test_cloud_examples_are_off_by_default() -> None:
         assert job["if"] == f"${{{{ inputs.cloud == '{cloud}' }}}}"
         assert job["permissions"]["id-token"] == "write"
         (call,) = dagger_calls("cloud-examples.yml", cloud)
-        assert "--kubeconfig env://KUBECONFIG_DATA" in call
+        assert "--kubeconfig file://${{ runner.temp }}/kubeconfig" in call
         runs = " ".join(s.get("run", "") for s in job["steps"])
-        assert "export-secret-env.sh KUBECONFIG_DATA" in runs
+        assert 'write-kubeconfig.sh "${RUNNER_TEMP}/kubeconfig"' in runs
         assert not any(
             "secrets." in str(v) for s in job["steps"] for v in (s.get("with") or {}).values()
         )
+
+
+# ---- secrets in runner processes and files (issue 17 item 4) ---------------------------------
+
+SCRIPT_TEXTS = {
+    **{
+        f"{name}: {job_id}: {step.get('name')}": str(step["run"])
+        for name, job_id, step in all_steps()
+        if "run" in step
+    },
+    **{
+        f".github/scripts/{p.name}": p.read_text(encoding="utf-8")
+        for p in sorted((WORKFLOW_DIR.parent / "scripts").glob("*.sh"))
+    },
+}
+CURL_HEADER = re.compile(r"(?:^|\s)(?:-H|--header)(?:\s+|=)(?P<value>\S+)")
+
+
+@pytest.mark.parametrize("where", sorted(SCRIPT_TEXTS))
+def test_curl_headers_come_from_stdin_or_a_file(where: str) -> None:
+    """A header value on curl's command line (`-H "Authorization: Bearer $T"`) is visible to
+    every process on the runner; headers go through `-H @-` (stdin) or `-H @file`."""
+    for match in CURL_HEADER.finditer(SCRIPT_TEXTS[where]):
+        assert match["value"].startswith("@"), f"{where}: curl {match.group(0).strip()}"
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_nothing_is_exported_to_every_later_step(name: str) -> None:
+    """$GITHUB_ENV reaches every later step of the job (a kubeconfig there is readable by
+    every action that runs after the deploy): no workflow writes to it."""
+    for _, job_id, step in (s for s in all_steps() if s[0] == name):
+        assert "GITHUB_ENV" not in str(step.get("run", "")), f"{name}: {job_id}: {step.get('name')}"
+
+
+def test_no_helper_script_exports_to_every_later_step() -> None:
+    for script, text in SCRIPT_TEXTS.items():
+        if script.startswith(".github/scripts/"):
+            assert not re.search(r">>\s*\"?\$\{?GITHUB_ENV", text), f"{script} writes $GITHUB_ENV"
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_step_outputs_hold_no_token(name: str) -> None:
+    """Step outputs are shown to other jobs and kept with the run: only ci_summary.py writes
+    them (digests, `found`, the deploy outcome), and no output is read from a token step."""
+    for _, job_id, step in (s for s in all_steps() if s[0] == name):
+        run = str(step.get("run", ""))
+        if "GITHUB_OUTPUT" in run:
+            assert run.startswith("python3 ") and "ci_summary.py" in run, f"{name}: {job_id}"
+    # The one token output read anywhere is google-github-actions/auth's access_token (that
+    # action's interface, masked by it), in the env of the single step that calls the GKE API.
+    reads = re.findall(r"steps\.([\w-]+)\.outputs\.([\w-]*token[\w-]*)", TEXTS[name], re.IGNORECASE)
+    assert reads == ([("gcp", "access_token")] if name == "cloud-examples.yml" else []), name
+    for job_id, job in WORKFLOWS[name]["jobs"].items():
+        assert not re.search("token", str(job.get("outputs", "")), re.IGNORECASE), (
+            f"{name}: {job_id}"
+        )
+
+
+def test_secret_files_live_in_runner_temp_for_one_step() -> None:
+    """Every secret file (kubeconfig, identity token) is written under $RUNNER_TEMP just before
+    the one `dagger call` that reads it and removed by the next step, even on failure."""
+    checked = 0
+    for name, job_id, step in all_steps():
+        call = str((step.get("with") or {}).get("call", ""))
+        for secret_file in re.findall(r"file://\$\{\{ runner\.temp \}\}/([\w.-]+)", call):
+            steps = jobs(name)[job_id]["steps"]
+            index = steps.index(step)
+            before, after = steps[index - 1], steps[index + 1]
+            assert f"${{RUNNER_TEMP}}/{secret_file}" in str(before.get("run", "")), (
+                f"{name}: {job_id}: the step before the deploy writes {secret_file}"
+            )
+            assert after.get("if") == "${{ always() }}", f"{name}: {job_id}: remove on failure too"
+            assert str(after.get("run", "")).startswith("rm -f ")
+            assert f"${{RUNNER_TEMP}}/{secret_file}" in after["run"]
+            checked += 1
+    assert checked == 4  # the release's identity token, the three cloud kubeconfigs
