@@ -14,6 +14,7 @@ from dagger import dag
 from pipeline.config import PipelineConfig
 from pipeline.lint import MODULE_DEPS, PYTHON_TOOLS
 from pipeline.plans import ImagePlan, python_tool_image
+from pipeline.wiring import BackingService, backend_env, backing_services
 
 SRC = "/src"
 CA_PATH = "/etc/pipeline/ca.pem"
@@ -124,35 +125,34 @@ def trivy(
     return ctr
 
 
-def redis_service(config: PipelineConfig) -> dagger.Service:
-    return (
-        dag.container()
-        .from_(config.tools.redis)
-        .with_exposed_port(6379)
-        .as_service(use_entrypoint=True)
-    )
+def service_container(spec: BackingService) -> dagger.Container:
+    """The container of a backing service (its image, settings and port), not yet started."""
+    ctr = dag.container().from_(spec.image)
+    for name, value in spec.env:
+        ctr = ctr.with_env_variable(name, value)
+    return ctr.with_exposed_port(spec.port)
 
 
-def elasticsearch_service(config: PipelineConfig) -> dagger.Service:
-    return (
-        dag.container()
-        .from_(config.tools.elasticsearch)
-        .with_env_variable("discovery.type", "single-node")
-        .with_env_variable("xpack.security.enabled", "false")
-        .with_env_variable("ES_JAVA_OPTS", "-Xms512m -Xmx512m")
-        .with_exposed_port(9200)
-        .as_service(use_entrypoint=True)
-    )
+def with_services(
+    ctr: dagger.Container,
+    services: list[BackingService],
+    started: dict[str, dagger.Container] | None = None,
+) -> dagger.Container:
+    """Bind the services by their alias and point the app at them (wiring.backend_env).
+
+    `started` gives already evaluated containers by alias (serve checks their images first).
+    """
+    for spec in services:
+        service = (started or {}).get(spec.alias) or service_container(spec)
+        ctr = ctr.with_service_binding(spec.alias, service.as_service(use_entrypoint=True))
+    for name, value in backend_env(services).items():
+        ctr = ctr.with_env_variable(name, value)
+    return ctr
 
 
 def with_backing_services(ctr: dagger.Container, config: PipelineConfig) -> dagger.Container:
-    """Bind Redis and Elasticsearch as services and point the backend at them."""
-    return (
-        ctr.with_service_binding("redis", redis_service(config))
-        .with_service_binding("elasticsearch", elasticsearch_service(config))
-        .with_env_variable("REDIS_URL", "redis://redis:6379/0")
-        .with_env_variable("ELASTICSEARCH_URL", "http://elasticsearch:9200")
-    )
+    """Bind Redis and Elasticsearch as services and point the backend at them (tests)."""
+    return with_services(ctr, backing_services(config, with_elasticsearch=True))
 
 
 @dataclass(frozen=True)

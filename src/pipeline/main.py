@@ -169,9 +169,10 @@ class Pipeline:
 
     @function
     async def lint(self) -> str:
-        """Ruff + pyright, ESLint + tsc, hadolint, helm lint, actionlint + zizmor.
+        """Run every linter in its own step and return one summary.
 
-        Returns a summary; fails with the same summary when any linter reports a problem.
+        Ruff + pyright, ESLint + tsc, hadolint, helm lint, actionlint + zizmor. Returns a
+        summary; fails with the same summary when any linter reports a problem.
         """
         from pipeline import stages
         from pipeline.reports import summary_text
@@ -190,10 +191,11 @@ class Pipeline:
             Doc("Fail when a test fails; --fail-on-error=false returns the reports anyway"),
         ] = True,
     ) -> dagger.Directory:
-        """Backend tests (Redis and Elasticsearch as services), frontend unit tests and an
-        integration smoke test of backend + frontend + redis.
+        """Run the backend tests, the frontend unit tests and an integration smoke test.
 
-        Returns the reports (JUnit XML, coverage): `dagger call test export --path reports`.
+        Backend tests get Redis and Elasticsearch as services; the smoke test runs backend +
+        frontend + redis. Returns the reports (JUnit XML, coverage):
+        `dagger call test export --path reports`.
         """
         from pipeline import stages
 
@@ -220,10 +222,11 @@ class Pipeline:
             bool, Doc("Fail on a policy violation; --fail-on-error=false returns the reports")
         ] = True,
     ) -> dagger.Directory:
-        """Trivy scan of both images, of dockerfiles/ and k8s/ (config) and of the source
-        (secrets), judged by the scan policy of pipeline.yaml.
+        """Scan both images, the configuration and the source with Trivy, judged by policy.
 
-        Returns SARIF + JSON per scan, findings.md and summary.md; fails naming each finding at fault.
+        Images for vulnerabilities, dockerfiles/ and k8s/ for misconfigurations, the source
+        for secrets; the scan policy of pipeline.yaml decides. Returns SARIF + JSON per scan,
+        findings.md and summary.md; fails naming each finding at fault.
         """
         from pipeline import stages
 
@@ -237,7 +240,7 @@ class Pipeline:
 
     @function
     async def sbom(self) -> dagger.Directory:
-        """A CycloneDX (or SPDX, per pipeline.yaml) SBOM of each runtime image."""
+        """Generate an SBOM of each runtime image (CycloneDX or SPDX, per pipeline.yaml)."""
         from pipeline import stages
 
         ctx = await self._ctx()
@@ -273,7 +276,7 @@ class Pipeline:
         oidc_token: OidcToken = None,
         sbom: Annotated[
             dagger.Directory | None,
-            Doc("SBOMs to attest (from `sbom`); generated when omitted"),
+            Doc("SBOMs to attest (from the sbom function); generated when omitted"),
         ] = None,
     ) -> str:
         """Sign the digests with cosign and attach each image's SBOM as an attestation.
@@ -315,8 +318,10 @@ class Pipeline:
         cosign_password: CosignPassword = None,
         oidc_token: OidcToken = None,
     ) -> dagger.Directory:
-        """ci, then push, SBOM and sign; returns the release report (release.json, release.md)
-        with digests, scan summary, SBOMs and signatures: `release ... export --path release`.
+        """Run ci, then push, SBOM and sign, and return the release report.
+
+        The report (release.json, release.md) holds digests, scan summary, SBOMs and
+        signatures: `release ... export --path release`.
         """
         from pipeline import stages
 
@@ -332,33 +337,17 @@ class Pipeline:
             dagger.Secret | None,
             Doc("JWT signing key for the backend; a development default when omitted"),
         ] = None,
+        elasticsearch: Annotated[
+            bool, Doc("Also start Elasticsearch for full-text search (the backend runs without)")
+        ] = False,
     ) -> dagger.Service:
-        """The whole stack (frontend, backend, redis, elasticsearch) for local use:
-        `dagger call serve up --ports 3000:3000`.
+        """Run the whole stack (frontend, backend, redis) as one service for local use.
+
+        `dagger call serve up --ports 3000:3000`; add --elasticsearch for search.
         """
         from pipeline import stages
-        from pipeline.containers import with_backing_services
 
-        ctx = await self._ctx()
-        config = ctx.config
-        images = await stages.images(ctx)
-        backend = with_backing_services(images["backend"], config).with_env_variable(
-            "APP_ENV", "development"
-        )
-        if jwt_secret is not None:
-            backend = backend.with_secret_variable("JWT_SECRET", jwt_secret)
-        backend_port = config.apps.backend.port
-        frontend_port = config.apps.frontend.port
-        return (
-            images["frontend"]
-            .with_service_binding(
-                "backend",
-                backend.with_exposed_port(backend_port).as_service(use_entrypoint=True),
-            )
-            .with_env_variable("API_URL", f"http://backend:{backend_port}")
-            .with_exposed_port(frontend_port)
-            .as_service(use_entrypoint=True)
-        )
+        return await stages.serve(await self._ctx(), jwt_secret, elasticsearch)
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def load_test(
@@ -379,8 +368,10 @@ class Pipeline:
             bool, Doc("Fail when a limit is exceeded; --fail-on-error=false returns the report")
         ] = True,
     ) -> dagger.Directory:
-        """Load test a deployed environment with Locust; returns load-test.md/.json, CSV and
-        HTML statistics: `load-test --url https://staging... export --path load-test`.
+        """Load test a deployed environment with Locust and judge it by the given limits.
+
+        Returns load-test.md/.json, CSV and HTML statistics:
+        `load-test --url https://staging... export --path load-test`.
         """
         from pipeline import stages
         from pipeline.loadtest import LoadSettings
@@ -410,7 +401,7 @@ class Pipeline:
         frontend_image: FrontendImage = "",
         release_report: Annotated[
             dagger.File | None,
-            Doc("release.json written by `release`: digests, scan verdict (gates in signed envs)"),
+            Doc("release.json written by the release function: digests, scan verdict (gates)"),
         ] = None,
         cosign_key: Annotated[
             dagger.File | None, Doc("Cosign public key that must have signed the digests")
@@ -435,8 +426,10 @@ class Pipeline:
             bool, Doc("Check the gates and render the manifests and the plan; apply nothing")
         ] = False,
     ) -> dagger.Directory:
-        """Deploy the release to ENV: gates, helm upgrade by the environment's strategy,
-        verification (rollout, helm test, smoke checks), automatic rollback on failure.
+        """Deploy the release to ENV by its strategy, verify it, and roll back on failure.
+
+        Gates, helm upgrade by the environment's strategy, verification (rollout, helm test,
+        smoke checks), automatic rollback on failure.
 
         Returns the report (deploy-ENV.json/.md): `deploy --env staging ... -o reports/deploy`.
         `--env local` rehearses on a throwaway k3s cluster started as a service.
@@ -503,7 +496,7 @@ class Pipeline:
         kubeconfig: Kubeconfig = None,
         context: KubeContext = "",
         revision: Annotated[
-            int, Doc("Helm revision to restore (see `status`); 0 = the previous one")
+            int, Doc("Helm revision to restore (see the status function); 0 = the previous one")
         ] = 0,
         smoke_token: SmokeToken = None,
     ) -> dagger.Directory:
@@ -543,7 +536,7 @@ class Pipeline:
         backend_image: BackendImage = "",
         frontend_image: FrontendImage = "",
         release_report: Annotated[
-            dagger.File | None, Doc("release.json written by `release` (the digests to compare)")
+            dagger.File | None, Doc("release.json of the release function (the digests to compare)")
         ] = None,
     ) -> str:
         """What a deploy would change: a diff per object against the release's manifests."""

@@ -57,6 +57,7 @@ from pipeline.signing import (
     choose_mode,
     full_script,
 )
+from pipeline.wiring import Stack, stack
 
 
 class StepFailed(Exception):
@@ -190,26 +191,28 @@ async def _unit(name: str, ctr: dagger.Container) -> tuple[StepResult, dagger.Di
     return _ran_result(name, ran), ran.container.directory("/reports")
 
 
+def _stack_services(
+    runtime: dict[str, dagger.Container],
+    plan: Stack,
+    started: dict[str, dagger.Container] | None = None,
+) -> tuple[dagger.Service, dagger.Container]:
+    """The backend as a service wired to its backing services, and the frontend container."""
+    backend = c.with_services(runtime["backend"], plan.services, started).with_env_variable(
+        "APP_ENV", plan.app_env
+    )
+    backend_service = backend.with_exposed_port(plan.backend_port).as_service(use_entrypoint=True)
+    frontend = runtime["frontend"].with_service_binding("backend", backend_service)
+    for name, value in plan.frontend_env.items():
+        frontend = frontend.with_env_variable(name, value)
+    return backend_service, frontend.with_exposed_port(plan.frontend_port)
+
+
 def _smoke_runner(
     ctx: Ctx, runtime: dict[str, dagger.Container]
 ) -> tuple[dagger.Container, list[str]]:
     config = ctx.config
     be, fe = config.apps.backend, config.apps.frontend
-    backend = (
-        runtime["backend"]
-        .with_service_binding("redis", c.redis_service(config))
-        .with_env_variable("REDIS_URL", "redis://redis:6379/0")
-        .with_env_variable("APP_ENV", "development")
-        .with_exposed_port(be.port)
-        .as_service(use_entrypoint=True)
-    )
-    frontend = (
-        runtime["frontend"]
-        .with_service_binding("backend", backend)
-        .with_env_variable("API_URL", f"http://backend:{be.port}")
-        .with_exposed_port(fe.port)
-        .as_service(use_entrypoint=True)
-    )
+    backend, frontend = _stack_services(runtime, stack(config, with_elasticsearch=False))
     urls = [
         f"http://backend:{be.port}{be.health_path}",
         f"http://frontend:{fe.port}{fe.health_path}",
@@ -219,10 +222,38 @@ def _smoke_runner(
         dag.container()
         .from_(python_tool_image(config, ctx.inputs.python_image))
         .with_service_binding("backend", backend)
-        .with_service_binding("frontend", frontend)
+        .with_service_binding("frontend", frontend.as_service(use_entrypoint=True))
         .with_new_file(SMOKE_SCRIPT, smoke_source())
     )
     return runner, ["python", SMOKE_SCRIPT, "--reports", "/reports", *urls]
+
+
+async def serve(
+    ctx: Ctx, jwt_secret: dagger.Secret | None, with_elasticsearch: bool
+) -> dagger.Service:
+    """The whole stack as one service (the frontend); every image is resolved first, so a
+    missing one fails here with its name instead of when the service starts."""
+    plan = stack(ctx.config, with_elasticsearch)
+    runtime = await images(ctx)
+    started = {spec.alias: c.service_container(spec) for spec in plan.services}
+    try:
+        await gather({alias: ctr.sync for alias, ctr in started.items()}, "serve")
+    except StepsFailed as e:
+        names = {spec.alias: spec.image for spec in plan.services}
+        lines = [
+            f"[{alias}] image {names[alias]}: {_error_text(err)}" for alias, err in e.errors.items()
+        ]
+        raise StepFailed(
+            "serve: a service image cannot be used (set tools.<name> in pipeline.yaml to a "
+            "reachable image or mirror):\n" + "\n".join(lines)
+        ) from None
+    if jwt_secret is not None:
+        runtime = {
+            **runtime,
+            "backend": runtime["backend"].with_secret_variable("JWT_SECRET", jwt_secret),
+        }
+    _, frontend = _stack_services(runtime, plan, started)
+    return frontend.as_service(use_entrypoint=True)
 
 
 async def _smoke(ctx: Ctx) -> tuple[StepResult, dagger.Directory]:

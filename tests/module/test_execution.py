@@ -579,11 +579,33 @@ def test_serve_exposes_frontend_bound_to_backend_and_backing_services() -> None:
     ]  # type: ignore[union-attr]
     assert svc.args.get("useEntrypoint") is True
     aliases = {c.args["alias"] for c in engine.calls("withServiceBinding")}
-    assert aliases == {"backend", "redis", "elasticsearch"}
+    assert aliases == {"backend", "redis"}  # Elasticsearch only with --elasticsearch
     envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
     assert envs["API_URL"] == "http://backend:8000"
+    assert envs["REDIS_URL"] == "redis://redis:6379/0" and envs["APP_ENV"] == "development"
+    assert "ELASTICSEARCH_URL" not in envs
     secret_vars = {c.args["name"]: c.args["secret"] for c in engine.calls("withSecretVariable")}
     assert secret_vars == {"JWT_SECRET": h.secret_id("jwt")}
+    # the service images are resolved before the service is returned
+    synced_images = [
+        f.args["address"] for f in (c.nearest("from") for c in engine.calls("sync")) if f
+    ]
+    assert synced_images == ["redis:7.4-alpine"]
+    _, engine = run("serve", {"elasticsearch": True})
+    aliases = {c.args["alias"] for c in engine.calls("withServiceBinding")}
+    assert aliases == {"backend", "redis", "elasticsearch"}
+    envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
+    assert envs["ELASTICSEARCH_URL"] == "http://elasticsearch:9200"
+
+
+def test_serve_with_a_missing_service_image_fails_naming_it() -> None:
+    engine = h.FakeEngine(failures=[h.image_failure("redis:7.4-alpine")])
+    with pytest.raises(Exception) as info:
+        anyio.run(h.call, engine, "serve", {}, h.pipeline_state())
+    message = str(info.value)
+    assert "serve: a service image cannot be used" in message
+    assert "[redis] image redis:7.4-alpine" in message and "failed to resolve image" in message
+    assert "declared return type" not in message
 
 
 def test_every_query_validates_against_the_schema_file() -> None:

@@ -48,7 +48,7 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
         ("cosign_password", OPTIONAL_SECRET, "null"),
         ("oidc_token", OPTIONAL_SECRET, "null"),
     ],
-    "serve": [("jwt_secret", OPTIONAL_SECRET, "null")],
+    "serve": [("jwt_secret", OPTIONAL_SECRET, "null"), ("elasticsearch", bool, "false")],
     "load_test": [
         ("url", str, None),
         ("token", OPTIONAL_SECRET, "null"),
@@ -105,12 +105,18 @@ def test_arguments_types_and_defaults(name: str) -> None:
     assert (ret.__name__ if isinstance(expected, str) else ret) == expected
 
 
-@pytest.mark.parametrize("name", sorted(SURFACE))
+@pytest.mark.parametrize("name", sorted(PIPELINE.functions))
 def test_docs_on_every_function_and_argument(name: str) -> None:
     fn = PIPELINE.functions[name]
     assert fn.doc and len(fn.doc) > 20, f"{name} needs a docstring that reads as CLI help"
     for param in fn.parameters.values():
         assert param.doc and len(param.doc) > 10, f"{name} --{param.name} needs Doc(...)"
+        # `dagger call --help` takes a backticked word of an argument's doc as its value name
+        assert "`" not in param.doc, f"{name} --{param.name}: no backticks in Doc(...)"
+    # `dagger call --help` lists the first line of each docstring: a whole sentence
+    first = fn.doc.strip().splitlines()[0]
+    assert first.endswith("."), f"{name}: first docstring line is cut mid-sentence: {first!r}"
+    assert first[0].isupper(), f"{name}: first docstring line should start a sentence: {first!r}"
 
 
 @pytest.mark.parametrize("name", sorted(SURFACE))
