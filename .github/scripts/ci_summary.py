@@ -12,6 +12,13 @@ GitHub job summary and the job's verdict. Standard library only (runs on any run
                               (runAutomationDetails.id = PREFIX/<file>[/<n>]/: code scanning
                               rejects several runs of one tool in one category) and print
                               found=true|false for $GITHUB_OUTPUT
+  ci_summary.py outcome DIR ACTION ENV
+                              read the `outcome` of DIR/ACTION-ENV.json (the report of
+                              `dagger call deploy|promote|abort|rollback ... export`), write
+                              outcome=... and exit-code=... to $GITHUB_OUTPUT when set, say
+                              what happened, and exit with the documented code of that
+                              outcome (docs/deploy.md): `dagger call` itself exits 1 for
+                              every failure, so the workflows decide on this, not on it
 """
 
 from __future__ import annotations
@@ -225,6 +232,84 @@ def release_images(report_dir: Path) -> dict[str, str]:
     return refs
 
 
+# Outcomes of a deploy/promote/abort/rollback report (src/pipeline/deploy/report.py) and the
+# exit code docs/deploy.md documents for each.
+OUTCOME_CODES = {
+    "succeeded": 0,
+    "awaiting-promotion": 0,
+    "dry-run": 0,
+    "rolled-back": 1,
+    "refused": 2,
+    "failed": 3,
+}
+OUTCOME_HINTS = {
+    "awaiting-promotion": "the rollout is paused: `dagger call promote` (or `abort`) continues",
+    "rolled-back": "verification failed; the previous revision serves again (verified)",
+    "refused": "nothing was applied",
+    "failed": "NOT restored: act now (`dagger call status`, then `rollback`)",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str
+    code: int
+    message: str
+
+
+def deploy_outcome(reports: Path, action: str, env: str) -> Outcome:
+    """The outcome recorded in REPORTS/ACTION-ENV.json, with its documented exit code."""
+    path = reports / f"{action}-{env}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise ReportError(
+            f"{path}: missing; `dagger call {action}` failed before it exported its report "
+            "(its log above says why); the state of the environment is unknown: "
+            f"`dagger call status --env {env}`"
+        ) from None
+    except ValueError as exc:
+        raise ReportError(f"{path}: not JSON ({exc})") from None
+    outcome = data.get("outcome") if isinstance(data, dict) else None
+    if outcome not in OUTCOME_CODES:
+        raise ReportError(f"{path}: outcome {outcome!r} is not one of {', '.join(OUTCOME_CODES)}")
+    message = data.get("message", "")
+    # The report's own exit code where it is a documented one (status/diff record a
+    # `failed` read as 2), else the code documented for the outcome.
+    code = data.get("exit_code")
+    if not isinstance(code, int) or isinstance(code, bool) or code not in (0, 1, 2, 3):
+        code = OUTCOME_CODES[str(outcome)]
+    return Outcome(str(outcome), code, str(message))
+
+
+def workflow_command_text(text: str) -> str:
+    """Escape a message for a ::notice::/::error:: workflow command (one line)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def write_outputs(values: dict[str, str]) -> None:
+    if output := os.environ.get("GITHUB_OUTPUT"):
+        with open(output, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{key}={value}\n" for key, value in values.items())
+
+
+def outcome_command(reports: Path, action: str, env: str) -> int:
+    title = workflow_command_text(f"{action} {env}").replace(":", "%3A").replace(",", "%2C")
+    try:
+        result = deploy_outcome(reports, action, env)
+    except ReportError as exc:
+        write_outputs({"outcome": "unknown", "exit-code": "1"})
+        print(f"::error title={title}::{workflow_command_text(f'no report: {exc}')}")
+        return 1
+    write_outputs({"outcome": result.outcome, "exit-code": str(result.code)})
+    hint = OUTCOME_HINTS.get(result.outcome, "")
+    text = "; ".join(part for part in (result.message, hint) if part)
+    level = "notice" if result.code == 0 else "error"
+    line = f"{result.outcome}: {text}" if text else result.outcome
+    print(f"::{level} title={title}::{workflow_command_text(line)}")
+    return result.code
+
+
 def categorize_sarif(reports: Path, prefix: str) -> list[str]:
     """Set a distinct automation id (the code-scanning category) on every SARIF run."""
     ids: list[str] = []
@@ -255,6 +340,8 @@ def main(argv: list[str]) -> int:
             return 1
         print(f"found={'true' if ids else 'false'}")
         return 0
+    if argv[:1] == ["outcome"] and len(argv) == 4:
+        return outcome_command(Path(argv[1]), argv[2], argv[3])
     if len(argv) != 2 or argv[0] not in ("summary", "verdict", "release"):
         print(__doc__, file=sys.stderr)
         return 2
@@ -276,9 +363,7 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(markdown.read_text(encoding="utf-8").rstrip() + "\n")
     else:
         sys.stdout.write("".join(f"- {app}: `{ref}`\n" for app, ref in refs.items()))
-    if output := os.environ.get("GITHUB_OUTPUT"):
-        with open(output, "a", encoding="utf-8") as fh:
-            fh.writelines(f"{app}-image={ref}\n" for app, ref in refs.items())
+    write_outputs({f"{app}-image": ref for app, ref in refs.items()})
     return 0
 
 

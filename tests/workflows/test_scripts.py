@@ -231,6 +231,96 @@ def test_usage_error() -> None:
     assert result.returncode == 2 and "ci_summary.py summary DIR" in result.stderr
 
 
+# ---- ci_summary.py outcome: the deploy report decides, not `dagger call`'s exit code -----
+# The reports are written by the module's own writer (pipeline.deploy.report), so a change of
+# its file name or fields fails here.
+
+
+def write_deploy_report(
+    directory: Path, action: str, env: str, outcome: str, code: int, message: str
+) -> Path:
+    from pipeline.deploy import report
+
+    r = report.DeployReport(
+        action=action, env=env, namespace="blog", release="blog", strategy="canary"
+    )
+    r.outcome, r.exit_code, r.message = outcome, code, message
+    json_path, _ = report.write(r, directory)
+    return json_path
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code", "level"),
+    [
+        ("succeeded", 0, "notice"),
+        ("awaiting-promotion", 0, "notice"),
+        ("dry-run", 0, "notice"),
+        ("rolled-back", 1, "error"),
+        ("refused", 2, "error"),
+        ("failed", 3, "error"),
+    ],
+)
+def test_outcome_exits_with_the_documented_code(
+    tmp_path: Path, outcome: str, code: int, level: str
+) -> None:
+    reports = tmp_path / "deploy-report"
+    path = write_deploy_report(reports, "deploy", "prod", outcome, code, "what happened\n100%")
+    assert path == reports / "deploy-prod.json"
+    output = tmp_path / "github_output"
+    result = summary_tool(
+        "outcome", str(reports), "deploy", "prod", env={"GITHUB_OUTPUT": str(output)}
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    assert output.read_text() == f"outcome={outcome}\nexit-code={code}\n"
+    line = result.stdout.strip()
+    # one workflow command: newline and % escaped, or the runner would cut the message
+    assert line.startswith(f"::{level} title=deploy prod::{outcome}: what happened%0A100%25")
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_outcome_of_a_rollback_not_restored_says_act_now(tmp_path: Path) -> None:
+    write_deploy_report(tmp_path, "rollback", "staging", "failed", 3, "helm rollback failed")
+    result = summary_tool(
+        "outcome", str(tmp_path), "rollback", "staging", env={"GITHUB_OUTPUT": ""}
+    )
+    assert result.returncode == 3
+    assert "NOT restored: act now" in result.stdout
+
+
+def test_outcome_without_a_report(tmp_path: Path) -> None:
+    """`dagger call` failed before exporting (e.g. the engine could not start): the state is
+    unknown, which is not `failed` (no restore job runs on a guess)."""
+    output = tmp_path / "github_output"
+    result = summary_tool(
+        "outcome", str(tmp_path / "none"), "deploy", "staging", env={"GITHUB_OUTPUT": str(output)}
+    )
+    assert result.returncode == 1
+    assert output.read_text() == "outcome=unknown\nexit-code=1\n"
+    assert result.stdout.startswith("::error title=deploy staging::no report: ")
+    assert "dagger call status --env staging" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not JSON"),
+        ('{"outcome": "pending"}', "outcome 'pending' is not one of succeeded"),
+        ('["succeeded"]', "outcome None is not one of"),
+    ],
+)
+def test_outcome_of_a_bad_report(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "deploy-dev.json").write_text(content)
+    result = summary_tool("outcome", str(tmp_path), "deploy", "dev", env={"GITHUB_OUTPUT": ""})
+    assert result.returncode == 1 and message in result.stdout
+
+
+def test_outcome_uses_the_reports_own_code(tmp_path: Path) -> None:
+    """`status`/`diff` record a `failed` read of the cluster as 2 (nothing was changed)."""
+    write_deploy_report(tmp_path, "status", "prod", "failed", 2, "cannot read the release")
+    result = summary_tool("outcome", str(tmp_path), "status", "prod", env={"GITHUB_OUTPUT": ""})
+    assert result.returncode == 2
+
+
 # ---- write-kubeconfig.sh ------------------------------------------------------------------
 
 

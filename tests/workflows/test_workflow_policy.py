@@ -61,7 +61,7 @@ def test_every_action_is_pinned_to_a_commit_sha(name: str) -> None:
             continue
         ref = match["ref"].strip("'\"")
         refs.append(ref)
-        if ref.startswith("./"):
+        if ref.startswith(("./", "$/")):  # this repository, at the running commit
             continue
         if ref.startswith("docker://"):
             assert "@sha256:" in ref, f"{name}:{number}: image {ref} must be pinned by digest"
@@ -75,6 +75,7 @@ def test_every_action_is_pinned_to_a_commit_sha(name: str) -> None:
         for file_name, _, step in all_steps()
         if file_name == name and "uses" in step
     ]
+    parsed += [str(job["uses"]) for job in WORKFLOWS[name]["jobs"].values() if "uses" in job]
     assert sorted(parsed) == sorted(refs), "every `uses:` must be on its own line to be checked"
 
 
@@ -249,11 +250,13 @@ def test_release_report_goes_to_the_job_summary() -> None:
 
 def test_rollback_is_manual_with_environment_and_optional_revision() -> None:
     on = triggers(WORKFLOWS["rollback.yml"])
-    assert set(on) == {"workflow_dispatch"}
+    assert set(on) == {"workflow_dispatch", "workflow_call"}  # by hand, or from cd.yml
     inputs = on["workflow_dispatch"]["inputs"]
     assert inputs["environment"]["required"] is True
     assert inputs["environment"]["options"] == ["staging", "prod"]
     assert inputs["revision"]["required"] is False
+    called = on["workflow_call"]["inputs"]
+    assert called["environment"]["required"] is True and called["revision"]["default"] == ""
     (call,) = dagger_calls("rollback.yml", "rollback")
     assert call.startswith(
         "rollback --env ${{ inputs.environment }} --revision ${{ inputs.revision || 0 }}"
@@ -262,6 +265,65 @@ def test_rollback_is_manual_with_environment_and_optional_revision() -> None:
         s for s in jobs("rollback.yml")["rollback"]["steps"] if "REVISION" in s.get("env", {})
     )
     assert "REVISION" in check["env"] and "^[0-9]*$" in check["run"]
+    # workflow_call inputs are free strings: the environment is checked like the revision
+    assert "ENVIRONMENT" in check["env"] and "staging" in check["run"] and "prod" in check["run"]
+
+
+def local_workflow_calls() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for name, wf in WORKFLOWS.items():
+        for job_id, job in wf["jobs"].items():
+            if str(job.get("uses", "")).startswith(("./", "$/")):
+                yield name, job_id, job
+
+
+def test_local_workflow_calls_match_the_called_workflow() -> None:
+    """actionlint checks `./` calls against the called workflow but not `$/` ones (GitHub's
+    self-repository syntax, which zizmor recommends): inputs and secrets are checked here."""
+    calls = list(local_workflow_calls())
+    assert {(name, job_id) for name, job_id, _ in calls} == {
+        ("cd.yml", "staging-restore"),
+        ("cd.yml", "production-restore"),
+    }
+    for name, job_id, job in calls:
+        where = f"{name}: {job_id}"
+        assert job["uses"].startswith("$/.github/workflows/"), f"{where}: use the $/ form"
+        called = WORKFLOWS[job["uses"].rsplit("/", 1)[1]]
+        declared = triggers(called)["workflow_call"]
+        inputs = declared.get("inputs") or {}
+        given = job.get("with") or {}
+        assert set(given) <= set(inputs), f"{where}: unknown inputs {set(given) - set(inputs)}"
+        for key, spec in inputs.items():
+            assert key in given or not spec.get("required"), f"{where}: needs input {key}"
+        secrets = job.get("secrets") or {}
+        assert secrets != "inherit", f"{where}: pass each secret by name, never all of them"
+        assert set(secrets) <= set(declared.get("secrets") or {}), where
+
+
+def test_deploy_outcome_decides_the_restore_job() -> None:
+    """`dagger call` exits 1 for every failure: the report's outcome tells a deploy that was
+    rolled back (and verified) from one that was NOT restored, which gets a rollback job."""
+    cd = jobs("cd.yml")
+    for job_id, env, restore in (
+        ("staging", "staging", "staging-restore"),
+        ("production", "prod", "production-restore"),
+    ):
+        steps = cd[job_id]["steps"]
+        outcome = next(s for s in steps if s.get("id") == "outcome")
+        assert (
+            outcome["run"]
+            == f"python3 .github/scripts/ci_summary.py outcome deploy-report deploy {env}"
+        )
+        assert outcome["if"] == "${{ !cancelled() }}"
+        deploy_step = next(s for s in steps if str(s.get("uses", "")).startswith(DAGGER_ACTION))
+        assert steps.index(outcome) > steps.index(deploy_step)
+        assert cd[job_id]["outputs"]["outcome"] == "${{ steps.outcome.outputs.outcome }}"
+        job = cd[restore]
+        assert job["needs"] == job_id
+        assert job["if"] == f"${{{{ !cancelled() && needs.{job_id}.outputs.outcome == 'failed' }}}}"
+        assert job["uses"] == "$/.github/workflows/rollback.yml"
+        assert job["with"] == {"environment": env}
+    runs = [s.get("run", "") for s in jobs("rollback.yml")["rollback"]["steps"]]
+    assert any("ci_summary.py outcome rollback-report rollback" in r for r in runs)
 
 
 def test_nightly_scans_load_tests_and_rehearses() -> None:
