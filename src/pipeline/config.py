@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # Strategies and app names are defined once, in the standard-library deploy runtime.
+from pipeline import toolchain
 from pipeline.deploy.request import APPS as APP_NAMES
 from pipeline.deploy.request import Strategy
 
@@ -208,20 +209,23 @@ class Signing(_Model):
 
 
 class Tools(_Model):
-    """Images of the tools run as pipeline steps (pin them; users may mirror them)."""
+    """Images of the tools run as pipeline steps (pin them; users may mirror them).
 
-    trivy: str = "aquasec/trivy:0.58.1"
-    syft: str = "anchore/syft:v1.18.1"
-    cosign: str = "gcr.io/projectsigstore/cosign:v2.4.1-dev"  # -dev: has a shell
-    helm: str = "alpine/helm:3.16.3"
-    redis: str = "redis:7.4-alpine"
-    elasticsearch: str = "docker.elastic.co/elasticsearch/elasticsearch:8.15.3"
+    Defaults: the digest-pinned images of the tool-version table (pipeline.toolchain).
+    """
+
+    trivy: str = toolchain.image("trivy")
+    syft: str = toolchain.image("syft")
+    cosign: str = toolchain.shell_image("cosign")  # the sign step runs a shell script
+    helm: str = toolchain.image("helm")
+    redis: str = toolchain.image("redis")
+    elasticsearch: str = toolchain.image("elasticsearch")
 
     @field_validator("*")
     @classmethod
     def _ref(cls, v: str) -> str:
         if not _IMAGE_REF.match(v):
-            raise ValueError("must be an image reference like aquasec/trivy:0.58.1")
+            raise ValueError("must be an image reference like name:tag or name:tag@sha256:<64 hex>")
         return v
 
 

