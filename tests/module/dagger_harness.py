@@ -221,7 +221,7 @@ def image_failure(address: str) -> Failure:
         f'failed to resolve image "docker.io/{address}": failed to do request: '
         "dial tcp: connection refused"
     )
-    return Failure("from", f"'address': '{address}'", message)
+    return Failure("from", f"'address': '{address}", message)  # also matches address@sha256:...
 
 
 def field_failure(field_name: str, match: str, message: str) -> Failure:

@@ -19,6 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dagger_harness as h
 
+from pipeline.config import load_config
+
 REV = "0123456789abcdef0123456789abcdef01234567"
 REPO = "ghcr.io/blog-creator-agent/blog-creator-agent"
 DIGEST = "sha256:" + "a" * 64
@@ -27,7 +29,9 @@ TRIVY_EMPTY = {
     f"/out/{stem}.json": '{"Results": []}'
     for stem in ("image-backend", "image-frontend", "config", "secrets")
 }
-TRIVY = "aquasec/trivy:0.58.1"
+TOOLS = load_config(h.REPO_ROOT).tools  # the images pipeline.yaml pins
+TRIVY = TOOLS.trivy
+REDIS = TOOLS.redis
 
 
 def engine_with(*failures: h.Failure, files: dict[str, str] | None = None) -> h.FakeEngine:
@@ -140,21 +144,15 @@ def test_test_failures_show_each_cause_and_reports_are_kept() -> None:
         h.exec_failure(
             "/smoke/smoke.py", exit_code=1, stdout="FAIL http://backend:8000/healthz 503\n"
         ),
-        h.image_failure("redis:7.4-alpine"),
+        h.image_failure(REDIS),
     )
     result = run(engine, "test", {"fail_on_error": False})
     assert not engine.is_failed(result)
     by_name = steps(engine)
     backend = by_name["backend tests (redis, elasticsearch)"]
-    assert (
-        not backend["ok"]
-        and 'failed to resolve image "docker.io/redis:7.4-alpine"' in backend["detail"]
-    )
+    assert not backend["ok"] and f'failed to resolve image "docker.io/{REDIS}"' in backend["detail"]
     smoke = by_name["integration smoke (backend + frontend + redis)"]
-    assert (
-        not smoke["ok"]
-        and 'failed to resolve image "docker.io/redis:7.4-alpine"' in smoke["detail"]
-    )
+    assert not smoke["ok"] and f'failed to resolve image "docker.io/{REDIS}"' in smoke["detail"]
     assert by_name["frontend unit tests"]["ok"]
 
 
