@@ -1,49 +1,40 @@
-"""Dagger side of the deploy functions: the tools container and the throwaway k3s cluster.
+"""Dagger side of the deploy functions: the tools container and the throwaway k3s service.
 
 Only translation to Dagger API calls lives here. The @functions in main.py call
-`deploy_action`, which prepares a container with helm, kubectl, the Argo Rollouts kubectl
-plugin and cosign, mounts the kubeconfig as a secret file, copies the chart and the
-`pipeline.deploy` package (standard library only) in, and runs
-`python -m pipeline.deploy ACTION ...` — the same CLI that runs on a laptop.
-Every decision (gates, strategy, verification, rollback) is made by that plain-Python code.
+`deploy_action`, which resolves the environment and checks every input first (no download
+before that), then prepares a container with the cluster tools the action runs (helm,
+kubectl, the Argo Rollouts kubectl plugin, cosign), mounts the kubeconfig as a secret file,
+copies the chart and the whole `pipeline.deploy` package (standard library only) in, and
+runs `python -m pipeline.deploy ACTION ...` — the same CLI that runs on a laptop. Every
+decision (gates, strategy, verification, rollback) is made by that plain-Python code.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import dagger
 from dagger import dag
 
+from pipeline.containers import with_ca
+from pipeline.deploy import ephemeral
 from pipeline.deploy.request import DeployTarget
-from pipeline.deploy_targets import allowlist_json, check_call, target_for
+from pipeline.deploy.tools import Tool
+from pipeline.deploy_targets import check_call, preflight, target_for, tools_for
 
 HELM_VERSION = "v4.1.4"
 KUBECTL_VERSION = "v1.35.2"
-ARGO_ROLLOUTS_PLUGIN_VERSION = "v1.8.3"
+ARGO_ROLLOUTS_PLUGIN_VERSION = ephemeral.ARGO_ROLLOUTS_VERSION
 COSIGN_VERSION = "v2.4.1"
-K3S_IMAGE = "rancher/k3s:v1.33.5-k3s1"
 
 WORKDIR = "/deploy"
 RUNTIME_DIR = "/opt/deploy"
+RUNTIME_PACKAGE = "src/pipeline/deploy"
 KUBECONFIG_PATH = "/run/secrets/kubeconfig"
 REPORT_DIR = f"{WORKDIR}/reports"
-K3S_HOST = "k3s"
-
-# k3s inside a container on cgroup v2 needs its own cgroup subtree before it starts
-# (the same preparation k3d and kind do in their entrypoints).
-K3S_ENTRYPOINT = """#!/bin/sh
-set -eu
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-  mkdir -p /sys/fs/cgroup/init
-  xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs || :
-  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers \\
-    > /sys/fs/cgroup/cgroup.subtree_control
-fi
-exec "$@"
-"""
 
 
 class DeployFailed(Exception):
@@ -52,10 +43,12 @@ class DeployFailed(Exception):
 
 @dataclass
 class DeployInputs:
-    """Arguments of a deploy-family function, as Dagger objects (secrets stay Secrets)."""
+    """Arguments of one deploy-family call, as Dagger objects (secrets stay Secrets)."""
 
     action: str
+    env: str
     kubeconfig: dagger.Secret | None = None
+    context: str = ""
     backend_image: str = ""
     frontend_image: str = ""
     release_report: dagger.File | None = None
@@ -64,20 +57,28 @@ class DeployInputs:
     cosign_issuer: str = ""
     approved_by: str = ""
     smoke_token: dagger.Secret | None = None
+    smoke_api_path: str = ""
     version: str = ""
     dry_run: bool = False
     revision: int = 0
     full: bool = False
-    allowlist_json: str = "[]"
-    extra_args: list[str] = field(default_factory=lambda: list[str]())
 
 
-def tool_urls(arch: str) -> dict[str, str]:
+# Executable name in the tools container of each cluster tool (as pipeline.deploy.tools runs it).
+EXECUTABLES: dict[Tool, str] = {
+    "helm": "helm",
+    "kubectl": "kubectl",
+    "rollouts": "kubectl-argo-rollouts",
+    "cosign": "cosign",
+}
+
+
+def tool_urls(arch: str) -> dict[Tool, str]:
     """Official release downloads of the pinned tools for linux/<arch>."""
     return {
         "helm": f"https://get.helm.sh/helm-{HELM_VERSION}-linux-{arch}.tar.gz",
         "kubectl": f"https://dl.k8s.io/release/{KUBECTL_VERSION}/bin/linux/{arch}/kubectl",
-        "kubectl-argo-rollouts": (
+        "rollouts": (
             "https://github.com/argoproj/argo-rollouts/releases/download/"
             f"{ARGO_ROLLOUTS_PLUGIN_VERSION}/kubectl-argo-rollouts-linux-{arch}"
         ),
@@ -88,36 +89,28 @@ def tool_urls(arch: str) -> dict[str, str]:
     }
 
 
-async def tools_container(python_image: str, ca: dagger.File | None) -> dagger.Container:
-    """Python (for the orchestrator) + helm, kubectl, kubectl-argo-rollouts and cosign."""
+async def tools_container(
+    python_image: str, ca: dagger.File | None, needed: Sequence[Tool]
+) -> dagger.Container:
+    """Python (for the runtime) + the cluster tools in `needed`, nothing else downloaded."""
     platform = str(await dag.default_platform())
     arch = "arm64" if "arm64" in platform else "amd64"
     urls = tool_urls(arch)
-    ctr = dag.container().from_(python_image)
-    if ca is not None:
-        ctr = ctr.with_file("/etc/pipeline/ca.pem", ca).with_env_variable(
-            "SSL_CERT_FILE", "/etc/pipeline/ca.pem"
-        )
-    for name in ("kubectl", "kubectl-argo-rollouts", "cosign"):
-        ctr = ctr.with_file(f"/usr/local/bin/{name}", dag.http(urls[name]), permissions=0o755)
-    return (
-        ctr.with_file("/tmp/helm.tgz", dag.http(urls["helm"]))
-        .with_exec(
-            [
-                "tar",
-                "-xzf",
-                "/tmp/helm.tgz",
-                "-C",
-                "/usr/local/bin",
-                "--strip-components=1",
-                f"linux-{arch}/helm",
-            ]
-        )
-        .with_mounted_cache("/root/.cache/helm", dag.cache_volume("pipeline-helm"))
-    )
-
-
-RUNTIME_PACKAGE = "src/pipeline/deploy"
+    ctr = with_ca(dag.container().from_(python_image), ca)
+    for tool in needed:
+        if tool == "helm":
+            ctr = (
+                ctr.with_file("/tmp/helm.tgz", dag.http(urls["helm"]))
+                .with_exec(
+                    ["tar", "-xzf", "/tmp/helm.tgz", "-C", "/usr/local/bin"]
+                    + ["--strip-components=1", f"linux-{arch}/helm"]
+                )
+                .with_mounted_cache("/root/.cache/helm", dag.cache_volume("pipeline-helm"))
+            )
+        else:
+            path = f"/usr/local/bin/{EXECUTABLES[tool]}"
+            ctr = ctr.with_file(path, dag.http(urls[tool]), permissions=0o755)
+    return ctr
 
 
 def runtime_directory(source: dagger.Directory) -> dagger.Directory:
@@ -137,24 +130,17 @@ def ephemeral_cluster(nonce: str, shell_image: str) -> tuple[dagger.Service, dag
     config = dag.cache_volume(f"pipeline-k3s-config-{nonce}")
     server = (
         dag.container()
-        .from_(K3S_IMAGE)
-        .with_new_file("/usr/bin/entrypoint.sh", K3S_ENTRYPOINT, permissions=0o755)
+        .from_(ephemeral.K3S_IMAGE)
+        .with_new_file("/usr/bin/entrypoint.sh", ephemeral.K3S_ENTRYPOINT, permissions=0o755)
         .with_entrypoint(["entrypoint.sh"])
-        .with_mounted_cache("/etc/rancher/k3s", config)
+        .with_mounted_cache(ephemeral.K3S_CONFIG_DIR, config)
         .with_mounted_temp("/etc/lib/cni")
         .with_mounted_temp("/var/lib/kubelet")
         .with_mounted_temp("/var/lib/rancher/k3s")
         .with_mounted_temp("/var/log")
         .with_exposed_port(6443)
         .as_service(
-            args=[
-                "sh",
-                "-c",
-                (
-                    "k3s server --disable traefik --disable metrics-server "
-                    f"--egress-selector-mode=disabled --tls-san={K3S_HOST}"
-                ),
-            ],
+            args=["sh", "-c", ephemeral.K3S_SERVER_COMMAND],
             use_entrypoint=True,
             insecure_root_capabilities=True,
         )
@@ -163,30 +149,23 @@ def ephemeral_cluster(nonce: str, shell_image: str) -> tuple[dagger.Service, dag
         dag.container()
         .from_(shell_image)
         .with_mounted_cache("/cache", config)
-        .with_service_binding(K3S_HOST, server)
+        .with_service_binding(ephemeral.K3S_HOST, server)
         .with_env_variable("PIPELINE_RUN", nonce)
-        .with_exec(
-            [
-                "sh",
-                "-c",
-                (
-                    "i=0; until [ -f /cache/k3s.yaml ]; do i=$((i+1)); "
-                    '[ "$i" -gt 180 ] && echo "k3s wrote no kubeconfig in 180s" >&2 && exit 1; '
-                    "sleep 1; done; "
-                    f"sed 's#https://127.0.0.1:6443#https://{K3S_HOST}:6443#' /cache/k3s.yaml "
-                    "> /kubeconfig"
-                ),
-            ]
-        )
+        .with_exec(["sh", "-c", ephemeral.kubeconfig_script("/cache", "/kubeconfig")])
         .file("/kubeconfig")
     )
     return server, kubeconfig
 
 
+def uses_cluster(inputs: DeployInputs) -> bool:
+    """Everything but a dry run talks to a cluster."""
+    return not (inputs.action == "deploy" and inputs.dry_run)
+
+
 def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
     """CLI arguments (paths and public values only; secrets are mounted files/variables)."""
     args = [inputs.action, "--target", f"{WORKDIR}/target.json", "--chart", "k8s/chart"]
-    args += ["--report-dir", REPORT_DIR, "--allowlist", f"{WORKDIR}/allowlist.json"]
+    args += ["--report-dir", REPORT_DIR]
     pairs = {
         "--backend-image": inputs.backend_image,
         "--frontend-image": inputs.frontend_image,
@@ -198,7 +177,7 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
     for flag, value in pairs.items():
         if value:
             args += [flag, value]
-    if inputs.kubeconfig is not None or target.ephemeral:
+    if inputs.kubeconfig is not None or (target.ephemeral and uses_cluster(inputs)):
         args += ["--kubeconfig", KUBECONFIG_PATH]
     if inputs.release_report is not None:
         args += ["--release-report", f"{WORKDIR}/release.json"]
@@ -210,7 +189,7 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
         args += ["--revision", str(inputs.revision)]
     if inputs.full:
         args.append("--full")
-    return [*args, *inputs.extra_args]
+    return args
 
 
 async def run_orchestrator(
@@ -225,20 +204,22 @@ async def run_orchestrator(
     Raises DeployFailed with the report when it exits non-zero.
     """
     nonce = str(time.time_ns())
+    needed = tools_for(inputs.action, target, inputs.dry_run)
     ctr = (
-        (await tools_container(python_image, ca))
+        (await tools_container(python_image, ca, needed))
         .with_directory(f"{WORKDIR}/k8s", source.directory("k8s"))
         .with_directory(RUNTIME_DIR, runtime_directory(source))
         .with_new_file(f"{WORKDIR}/target.json", json.dumps(target.to_json()))
-        .with_new_file(f"{WORKDIR}/allowlist.json", inputs.allowlist_json)
         .with_workdir(WORKDIR)
         .with_env_variable("PYTHONPATH", RUNTIME_DIR)
         # A deploy must really run each time, even with identical inputs.
         .with_env_variable("PIPELINE_RUN", nonce)
     )
-    if target.ephemeral:
+    if target.ephemeral and uses_cluster(inputs):
         server, kubeconfig = ephemeral_cluster(nonce, python_image)
-        ctr = ctr.with_service_binding(K3S_HOST, server).with_file(KUBECONFIG_PATH, kubeconfig)
+        ctr = ctr.with_service_binding(ephemeral.K3S_HOST, server).with_file(
+            KUBECONFIG_PATH, kubeconfig
+        )
     elif inputs.kubeconfig is not None:
         ctr = ctr.with_mounted_secret(KUBECONFIG_PATH, inputs.kubeconfig)
     if inputs.smoke_token is not None:
@@ -267,17 +248,26 @@ async def deploy_action(
     python_image: str,
     ca: dagger.File | None,
     inputs: DeployInputs,
-    env: str,
-    context: str = "",
-    smoke_api_path: str = "",
 ) -> tuple[dagger.Directory, str]:
-    """Resolve `env` in pipeline.yaml, refuse impossible calls, then run the orchestrator."""
+    """Resolve the environment in pipeline.yaml and check every input (nothing downloaded or
+    started before that), then run the orchestrator."""
     from pipeline.config import parse_config_text
     from pipeline.plans import python_tool_image
 
     config = parse_config_text(await source.file("pipeline.yaml").contents())
-    target = target_for(config, env, context or None, smoke_api_path or None)
+    target = target_for(config, inputs.env, inputs.context or None, inputs.smoke_api_path or None)
     check_call(inputs.action, target, inputs.kubeconfig is not None, inputs.dry_run)
-    inputs.allowlist_json = allowlist_json(config)
+    release_report = None
+    if inputs.release_report is not None:
+        release_report = await inputs.release_report.contents()
+    preflight(
+        inputs.action,
+        target,
+        {"backend": inputs.backend_image, "frontend": inputs.frontend_image},
+        release_report,
+        approved_by=inputs.approved_by,
+        kubeconfig_given=inputs.kubeconfig is not None,
+        dry_run=inputs.dry_run,
+    )
     image = python_tool_image(config, python_image)
     return await run_orchestrator(inputs, target, source, image, ca)

@@ -6,11 +6,23 @@ config, and the orchestrator there only receives the resulting JSON.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+from collections.abc import Mapping
 
 from .config import ConfigError, PipelineConfig
-from .deploy.ephemeral import LOCAL_VALUES
-from .deploy.request import DeployInputError, DeployTarget, SmokeCheck
+from .deploy.gates import policy_gates, refused
+from .deploy.kube import uses_rollouts
+from .deploy.request import (
+    AllowlistedFinding,
+    DeployInputError,
+    DeployRequest,
+    DeployTarget,
+    ReleaseEvidence,
+    SmokeCheck,
+    parse_json,
+    resolve_images,
+)
+from .deploy.tools import Tool
 
 # Environments that may deploy images by tag (everything else needs digests).
 TAG_ALLOWED_ENVS = frozenset({"dev", "local"})
@@ -50,14 +62,8 @@ def target_for(
         context=context or environment.kube_context,
         timeout_seconds=environment.timeout_seconds,
         smoke_checks=tuple(checks),
-        extra_values=LOCAL_VALUES if environment.ephemeral else (),
+        allowlist=tuple(AllowlistedFinding(e.id, e.expires) for e in config.scan.allowlist),
     )
-
-
-def allowlist_json(config: PipelineConfig) -> str:
-    """pipeline.yaml's accepted findings for the orchestrator's expiry gate."""
-    entries = [{"id": e.id, "expires": e.expires.isoformat()} for e in config.scan.allowlist]
-    return json.dumps(entries)
 
 
 # Actions that work on a release that outlives the call (not on the throwaway cluster).
@@ -77,3 +83,60 @@ def check_call(action: str, target: DeployTarget, has_kubeconfig: bool, dry_run:
             "--kubeconfig file://~/.kube/config or env://KUBECONFIG_DATA"
             + (" (or --dry-run to only render)" if action == "deploy" else "")
         )
+
+
+# Actions that read or change a release's images (the others act on what is deployed).
+IMAGE_ACTIONS = ("deploy", "diff")
+
+
+def preflight(
+    action: str,
+    target: DeployTarget,
+    given_images: Mapping[str, str],
+    release_report: str | None,
+    *,
+    approved_by: str = "",
+    kubeconfig_given: bool = False,
+    dry_run: bool = False,
+    today: dt.date | None = None,
+) -> None:
+    """The runtime's own checks that need no tool (image references, release report, the
+    policy gates), run before any container is prepared or any tool downloaded."""
+    if action not in IMAGE_ACTIONS:
+        return
+    evidence = None
+    if release_report is not None:
+        data = parse_json(release_report, "--release-report")
+        evidence = ReleaseEvidence.from_json(data, "--release-report")
+    images = resolve_images(given_images, evidence)
+    if action != "deploy":
+        return
+    request = DeployRequest(
+        target,
+        images,
+        dry_run=dry_run,
+        kubeconfig_given=kubeconfig_given or target.ephemeral,
+        approved_by=approved_by.strip() or None,
+        evidence=evidence,
+    )
+    bad = refused(policy_gates(request, today or dt.datetime.now(dt.UTC).date()))
+    if bad:
+        raise DeployInputError(
+            f"{action} --env {target.env} refused before touching the cluster: "
+            + "; ".join(f"{g.name}: {g.detail}" for g in bad)
+        )
+
+
+def tools_for(action: str, target: DeployTarget, dry_run: bool) -> tuple[Tool, ...]:
+    """The cluster tools an action runs (a dry run renders: helm, plus cosign to verify)."""
+    cosign: tuple[Tool, ...] = ("cosign",) if target.require_signature else ()
+    if action == "deploy" and dry_run:
+        return ("helm", *cosign)
+    if action == "diff":
+        return ("helm",)
+    if action == "status":
+        return ("helm", "kubectl")
+    rollouts: tuple[Tool, ...] = ("rollouts",) if uses_rollouts(target.strategy) else ()
+    if action == "deploy":
+        return ("helm", "kubectl", *rollouts, *cosign)
+    return ("helm", "kubectl", *rollouts)

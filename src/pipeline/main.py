@@ -12,6 +12,7 @@ import dagger
 from dagger import DefaultPath, Doc, Ignore, dag, enum_type, field, function, object_type
 
 if TYPE_CHECKING:  # the plain-Python core (pydantic, yaml) is imported when a function runs
+    from pipeline.deploy_container import DeployInputs
     from pipeline.stages import Ctx, SignInputs
 
 # Never part of the build context or of what the tools see: dependencies, build outputs,
@@ -389,7 +390,13 @@ class Pipeline:
         reports_dir, result = await stages.load_test(ctx, settings, token)
         return stages.finish("load test", reports_dir, [result], fail_on_error)
 
-    # ---- deploy functions (issue 7: deploy, promote, abort, rollback, status, diff) ------
+    # ---- deploy functions: deploy, promote, abort, rollback, status, diff -----------------
+
+    async def _deploy_call(self, inputs: "DeployInputs") -> tuple[dagger.Directory, str]:
+        """Run one deploy-family action in the tools container: (reports, Markdown report)."""
+        from pipeline.deploy_container import deploy_action
+
+        return await deploy_action(self.source, self.python_image, self.ca, inputs)
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def deploy(
@@ -434,12 +441,14 @@ class Pipeline:
         Returns the report (deploy-ENV.json/.md): `deploy --env staging ... -o reports/deploy`.
         `--env local` rehearses on a throwaway k3s cluster started as a service.
         """
-        from pipeline.deploy_container import DeployInputs, deploy_action
+        from pipeline.deploy_container import DeployInputs
 
         inputs = DeployInputs(
             "deploy",
+            env,
+            kubeconfig,
+            context,
             version=self.version,
-            kubeconfig=kubeconfig,
             backend_image=backend_image,
             frontend_image=frontend_image,
             release_report=release_report,
@@ -448,12 +457,10 @@ class Pipeline:
             cosign_issuer=cosign_issuer,
             approved_by=approved_by,
             smoke_token=smoke_token,
+            smoke_api_path=smoke_api_path,
             dry_run=dry_run,
         )
-        reports, _ = await deploy_action(
-            self.source, self.python_image, self.ca, inputs, env, context, smoke_api_path
-        )
-        return reports
+        return (await self._deploy_call(inputs))[0]
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def promote(
@@ -465,13 +472,12 @@ class Pipeline:
         smoke_token: SmokeToken = None,
     ) -> dagger.Directory:
         """Advance a paused canary / blue-green rollout (or fully promote it), then verify."""
-        from pipeline.deploy_container import DeployInputs, deploy_action
+        from pipeline.deploy_container import DeployInputs
 
-        inputs = DeployInputs("promote", kubeconfig=kubeconfig, full=full, smoke_token=smoke_token)
-        reports, _ = await deploy_action(
-            self.source, self.python_image, self.ca, inputs, env, context
+        inputs = DeployInputs(
+            "promote", env, kubeconfig, context, full=full, smoke_token=smoke_token
         )
-        return reports
+        return (await self._deploy_call(inputs))[0]
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def abort(
@@ -481,13 +487,9 @@ class Pipeline:
         context: KubeContext = "",
     ) -> dagger.Directory:
         """Abort a canary / blue-green rollout: all traffic back to the stable version."""
-        from pipeline.deploy_container import DeployInputs, deploy_action
+        from pipeline.deploy_container import DeployInputs
 
-        inputs = DeployInputs("abort", kubeconfig=kubeconfig)
-        reports, _ = await deploy_action(
-            self.source, self.python_image, self.ca, inputs, env, context
-        )
-        return reports
+        return (await self._deploy_call(DeployInputs("abort", env, kubeconfig, context)))[0]
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def rollback(
@@ -501,15 +503,12 @@ class Pipeline:
         smoke_token: SmokeToken = None,
     ) -> dagger.Directory:
         """Roll the release back to a previous Helm revision and verify it serves."""
-        from pipeline.deploy_container import DeployInputs, deploy_action
+        from pipeline.deploy_container import DeployInputs
 
         inputs = DeployInputs(
-            "rollback", kubeconfig=kubeconfig, revision=revision, smoke_token=smoke_token
+            "rollback", env, kubeconfig, context, revision=revision, smoke_token=smoke_token
         )
-        reports, _ = await deploy_action(
-            self.source, self.python_image, self.ca, inputs, env, context
-        )
-        return reports
+        return (await self._deploy_call(inputs))[0]
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def status(
@@ -519,13 +518,9 @@ class Pipeline:
         context: KubeContext = "",
     ) -> str:
         """Revision history, images, rollout phase, ready replicas and recent events."""
-        from pipeline.deploy_container import DeployInputs, deploy_action
+        from pipeline.deploy_container import DeployInputs
 
-        inputs = DeployInputs("status", kubeconfig=kubeconfig)
-        _, report = await deploy_action(
-            self.source, self.python_image, self.ca, inputs, env, context
-        )
-        return report
+        return (await self._deploy_call(DeployInputs("status", env, kubeconfig, context)))[1]
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def diff(
@@ -540,19 +535,18 @@ class Pipeline:
         ] = None,
     ) -> str:
         """What a deploy would change: a diff per object against the release's manifests."""
-        from pipeline.deploy_container import DeployInputs, deploy_action
+        from pipeline.deploy_container import DeployInputs
 
         inputs = DeployInputs(
             "diff",
-            kubeconfig=kubeconfig,
+            env,
+            kubeconfig,
+            context,
             backend_image=backend_image,
             frontend_image=frontend_image,
             release_report=release_report,
         )
-        _, report = await deploy_action(
-            self.source, self.python_image, self.ca, inputs, env, context
-        )
-        return report
+        return (await self._deploy_call(inputs))[1]
 
 
 def _sign_inputs(

@@ -311,18 +311,15 @@ def test_tag_in_staging_refused_exit_2_nothing_applied(
 def test_expired_allowlist_from_pipeline_yaml_refuses(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (workdir / "target.json").write_text(json.dumps({**TARGET, "require_signature": True}))
+    """pipeline.yaml's scan.allowlist reaches the runtime as a field of the target."""
+    allowlist = [{"id": "CVE-2024-1", "expires": "2020-01-01"}]
+    target = {**TARGET, "require_signature": True, "allowlist": allowlist}
+    (workdir / "target.json").write_text(json.dumps(target))
     (workdir / "release.json").write_text(
         json.dumps({"images": {"backend": BACKEND, "frontend": FRONTEND}, "scan": {"passed": True}})
     )
-    (workdir / "allowlist.json").write_text(
-        json.dumps([{"id": "CVE-2024-1", "expires": "2020-01-01"}])
-    )
     cluster = FakeCluster(FakeClock())
-    code = run(
-        ["deploy", *BASE, "--release-report", "release.json", "--allowlist", "allowlist.json"],
-        cluster,
-    )
+    code = run(["deploy", *BASE, "--release-report", "release.json"], cluster)
     assert code == EXIT_REFUSED
     assert cluster.calls == []
     assert "CVE-2024-1 (expired 2020-01-01)" in capsys.readouterr().out

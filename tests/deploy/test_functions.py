@@ -32,6 +32,14 @@ TOKEN_ID = h.secret_id("smoke-token")
 DIGEST = "sha256:" + "e" * 64
 BACKEND = f"ghcr.io/blog-creator-agent/blog-creator-agent/backend@{DIGEST}"
 FRONTEND = f"ghcr.io/blog-creator-agent/blog-creator-agent/frontend@{DIGEST}"
+# The release reports the tests pass (by File ID): what `release` writes, scan passed.
+RELEASE_JSON = json.dumps(
+    {
+        "images": {"backend": {"ref": BACKEND}, "frontend": {"ref": FRONTEND}},
+        "scan": {"passed": True},
+    }
+)
+RELEASE_FILES = {"release-file-id": RELEASE_JSON, "r": RELEASE_JSON}
 
 COMMON: list[tuple[str, Any, str | None]] = [
     ("env", str, None),
@@ -115,15 +123,18 @@ def run(
     resolvers: dict[str, Any] | None = None,
     files: dict[str, str] | None = None,
 ) -> tuple[Any, h.FakeEngine]:
-    engine = h.FakeEngine(files=files, resolvers=resolvers)
+    engine = h.FakeEngine(files={**RELEASE_FILES, **(files or {})}, resolvers=resolvers)
     result = anyio.run(h.call, engine, fn, inputs, h.pipeline_state())
     return result, engine
 
 
 def run_error(
-    fn: str, inputs: dict[str, Any], resolvers: dict[str, Any] | None = None
+    fn: str,
+    inputs: dict[str, Any],
+    resolvers: dict[str, Any] | None = None,
+    files: dict[str, str] | None = None,
 ) -> tuple[str, h.FakeEngine]:
-    engine = h.FakeEngine(resolvers=resolvers)
+    engine = h.FakeEngine(files={**RELEASE_FILES, **(files or {})}, resolvers=resolvers)
     with pytest.raises(Exception) as caught:
         anyio.run(h.call, engine, fn, inputs, h.pipeline_state())
     return str(caught.value), engine
@@ -198,13 +209,15 @@ def test_deploy_staging_mounts_kubeconfig_secret_and_runs_the_orchestrator() -> 
 
 
 def test_tools_container_downloads_pinned_tools_and_copies_the_runtime() -> None:
+    # staging: blueGreen (the Rollouts plugin) with signatures (cosign) needs every tool
     _, engine = run(
         "deploy",
         {
-            "env": "dev",
+            "env": "staging",
             "kubeconfig": KUBECONFIG_ID,
             "backend_image": BACKEND,
             "frontend_image": FRONTEND,
+            "release_report": "r",
         },
     )
     urls = {c.args["url"] for c in engine.calls("http")}
@@ -229,7 +242,8 @@ def test_deploy_failure_raises_with_the_report() -> None:
         "Container.stdout": lambda call: report,
         "Container.stderr": lambda call: "",
     }
-    message, _ = run_error("deploy", {"env": "staging", "kubeconfig": KUBECONFIG_ID}, resolvers)
+    inputs = {"env": "staging", "kubeconfig": KUBECONFIG_ID, "release_report": "r"}
+    message, _ = run_error("deploy", inputs, resolvers)
     assert "deploy --env staging failed (exit 1)" in message
     assert "rolled back to revision 4" in message
 
@@ -258,7 +272,7 @@ def test_local_rehearsal_binds_a_k3s_service_and_uses_its_kubeconfig() -> None:
     assert engine.calls("withMountedSecret") == []
     assert KUBECONFIG_PATH in {c.args["path"] for c in engine.calls("withFile", "Container")}
     target = json.loads(new_file(engine, "/deploy/target.json"))
-    assert target["ephemeral"] is True and "routing.mode=none" in target["extra_values"]
+    assert target["ephemeral"] is True and target["values_file"] == "k8s/environments/local.yaml"
     assert "--kubeconfig" in orchestrator_exec(engine)
 
 

@@ -6,13 +6,20 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import yaml
 from deploy_fakes import BACKEND, DIGEST_A, FRONTEND, make_request, make_target, passing_evidence
 
 from pipeline.config import load_config
 from pipeline.deploy.gates import policy_gates, refused
 from pipeline.deploy.helm import split_documents
 from pipeline.deploy.helm import upgrade as helm_upgrade_args
-from pipeline.deploy.request import DeployInputError, ImageRef, ReleaseEvidence, resolve_images
+from pipeline.deploy.request import (
+    DeployInputError,
+    DeployTarget,
+    ImageRef,
+    ReleaseEvidence,
+    resolve_images,
+)
 from pipeline.deploy_targets import check_call, target_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +171,47 @@ def test_targets_from_the_repository_pipeline_yaml() -> None:
     assert target_for(config, "dev").require_digest is False
     local = target_for(config, "local", smoke_api_path="/api/me")
     assert local.ephemeral and local.smoke_checks[-1].authenticated
+
+
+def test_every_values_file_states_the_strategy_of_its_environment() -> None:
+    """Plain `helm -f k8s/environments/<env>.yaml` renders the strategy pipeline.yaml deploys."""
+    config = load_config(ROOT)
+    for name, environment in config.environments.items():
+        values = yaml.safe_load((ROOT / environment.values_file).read_text())
+        assert values.get("strategy") == environment.strategy, (name, environment.values_file)
+
+
+def test_local_values_fit_the_throwaway_cluster() -> None:
+    """local (canary) has its own values: one node, no ingress/NetworkPolicies/operator CRDs,
+    and the analysis reads the Prometheus that ephemeral.prepare installs."""
+    from pipeline.deploy.ephemeral import PROMETHEUS_ADDRESS
+
+    local = load_config(ROOT).environments["local"]
+    values = yaml.safe_load((ROOT / local.values_file).read_text())
+    assert local.values_file == "k8s/environments/local.yaml" and local.strategy == "canary"
+    assert values["routing"]["mode"] == "none"
+    assert values["networkPolicy"]["enabled"] is False
+    assert values["metrics"]["serviceMonitor"]["enabled"] is False
+    assert values["metrics"]["prometheusRule"]["enabled"] is False
+    assert values["otel"]["enabled"] is False
+    assert values["config"]["redisUrl"] is None and values["config"]["elasticsearchUrl"] is None
+    assert values["analysis"]["prometheusAddress"] == PROMETHEUS_ADDRESS
+
+
+def test_allowlist_of_pipeline_yaml_is_a_field_of_the_target() -> None:
+    config = load_config(ROOT)
+    data = config.model_dump()
+    data["scan"]["allowlist"] = [
+        {"id": "CVE-2026-9", "reason": "no fix yet", "expires": dt.date(2026, 11, 27)}
+    ]
+    target = target_for(type(config).model_validate(data), "staging")
+    assert [(f.id, f.expires) for f in target.allowlist] == [("CVE-2026-9", dt.date(2026, 11, 27))]
+    # it survives the target file the tools container reads
+    assert DeployTarget.from_json(target.to_json()).allowlist == target.allowlist
+    # and the expiry gate applies it even when the release report lists no accepted finding
+    request = make_request(target=target, evidence=passing_evidence())
+    bad = {g.name: g.detail for g in refused(policy_gates(request, TODAY))}
+    assert "CVE-2026-9 (expired 2026-11-27)" in bad["allowlist"]
 
 
 def test_frontend_image_from_evidence_string_form() -> None:

@@ -319,11 +319,10 @@ def test_signed_scanned_release_deploys(cluster: FakeCluster, clock: FakeClock) 
 
 
 def test_ephemeral_canary_cluster_gets_rollouts_prometheus_and_secret(clock: FakeClock) -> None:
-    from pipeline.deploy.ephemeral import ARGO_ROLLOUTS_MANIFEST, LOCAL_VALUES
+    from pipeline.deploy.ephemeral import ARGO_ROLLOUTS_MANIFEST
 
     cluster = FakeCluster(clock, strategy="canary", history=[], node_not_ready_polls=3)
-    base = make_target("local", "canary", ephemeral=True, require_digest=False)
-    target = type(base)(**{**base.__dict__, "extra_values": LOCAL_VALUES})
+    target = make_target("local", "canary", ephemeral=True, require_digest=False)
     report = deploy(cluster, clock, target=target)
     assert report.exit_code == EXIT_OK, report.message
     commands = cluster.commands()
@@ -340,7 +339,8 @@ def test_ephemeral_canary_cluster_gets_rollouts_prometheus_and_secret(clock: Fak
     )
     assert "--from-file=jwt-secret=/" in secret  # a temp file, not a literal
     upgrade = next(c for c in commands if c.startswith("helm upgrade --install blog-creator"))
-    assert "--set routing.mode=none" in upgrade and "--set networkPolicy.enabled=false" in upgrade
+    # the one-node values are the environment's own file (test_gates_and_plan checks its keys)
+    assert "--values k8s/environments/local.yaml" in upgrade
     # everything is prepared before the release is applied
     assert commands.index(secret) < commands.index(upgrade)
     assert report.phases[1].name == "ephemeral-cluster" and report.phases[1].status == "ok"

@@ -74,10 +74,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-dir", default="reports/deploy", help="where the JSON and Markdown reports go"
     )
-    p.add_argument(
-        "--allowlist",
-        help="JSON list of accepted scan findings [{id, expires}] (pipeline.yaml scan.allowlist)",
-    )
     p.add_argument("--today", help=argparse.SUPPRESS)
     return p
 
@@ -111,11 +107,6 @@ def build_request(args: argparse.Namespace, env: dict[str, str]) -> DeployReques
         if args.release_report
         else None
     )
-    if args.allowlist and evidence is not None:
-        extra = ReleaseEvidence.from_json(
-            {"scan": {"allowlisted": _read_json(args.allowlist, "--allowlist")}}, "--allowlist"
-        ).allowlisted
-        evidence = dataclasses.replace(evidence, allowlisted=(*evidence.allowlisted, *extra))
     needs_images = args.action in ("deploy", "diff")
     images = (
         resolve_images({"backend": args.backend_image, "frontend": args.frontend_image}, evidence)

@@ -1,11 +1,11 @@
-"""Prepare a throwaway cluster (k3s started by `deploy --env local`) for a release rehearsal.
+"""The throwaway cluster of `deploy --env local`: how k3s starts, and preparing it for a rehearsal.
 
-Waits for the API server and a Ready node, installs what the chart needs there — the Argo
-Rollouts controller for blueGreen/canary, a Prometheus server for the canary analysis — and
-the app Secret the chart references (a random JWT key written to a temp file, never on a
-command line). The chart values are narrowed for a one-node cluster (`LOCAL_VALUES`): no
-ingress/TLS, no NetworkPolicies (k3s enforces them and would block the API-server proxy used
-for smoke checks), no operator CRDs, embedded SQLite instead of Redis/Elasticsearch.
+The k3s server (image, entrypoint, command, where its kubeconfig appears) is plain data here;
+`pipeline.deploy_container` only turns it into a Dagger service. `prepare` then waits for a
+Ready node and installs what the chart needs — the Argo Rollouts controller for
+blueGreen/canary, a Prometheus server for the canary analysis — and the app Secret the chart
+references (a random JWT key written to a temp file, never on a command line). The chart
+values for one node are the environment's own values file (k8s/environments/local.yaml).
 """
 
 from __future__ import annotations
@@ -19,6 +19,37 @@ from .kube import uses_rollouts
 from .request import DeployTarget
 from .tools import Clock, ClusterTools, CommandResult
 
+K3S_IMAGE = "rancher/k3s:v1.33.5-k3s1"
+K3S_HOST = "k3s"  # the service alias the tools container reaches the API server by
+K3S_CONFIG_DIR = "/etc/rancher/k3s"
+K3S_SERVER_COMMAND = (
+    "k3s server --disable traefik --disable metrics-server "
+    f"--egress-selector-mode=disabled --tls-san={K3S_HOST}"
+)
+# k3s inside a container on cgroup v2 needs its own cgroup subtree before it starts
+# (the same preparation k3d and kind do in their entrypoints).
+K3S_ENTRYPOINT = """#!/bin/sh
+set -eu
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  mkdir -p /sys/fs/cgroup/init
+  xargs -rn1 < /sys/fs/cgroup/cgroup.procs > /sys/fs/cgroup/init/cgroup.procs || :
+  sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers \\
+    > /sys/fs/cgroup/cgroup.subtree_control
+fi
+exec "$@"
+"""
+
+
+def kubeconfig_script(config_dir: str, out: str, wait_s: int = 180) -> str:
+    """Shell: wait for k3s's admin kubeconfig in `config_dir`, write it to `out` for `K3S_HOST`."""
+    return (
+        f"i=0; until [ -f {config_dir}/k3s.yaml ]; do i=$((i+1)); "
+        f'[ "$i" -gt {wait_s} ] && echo "k3s wrote no kubeconfig in {wait_s}s" >&2 && exit 1; '
+        "sleep 1; done; "
+        f"sed 's#https://127.0.0.1:6443#https://{K3S_HOST}:6443#' {config_dir}/k3s.yaml > {out}"
+    )
+
+
 ARGO_ROLLOUTS_VERSION = "v1.8.3"
 ARGO_ROLLOUTS_MANIFEST = (
     "https://github.com/argoproj/argo-rollouts/releases/download/"
@@ -30,18 +61,6 @@ PROMETHEUS_ADDRESS = "http://prometheus-server.monitoring.svc:80"
 APP_SECRET = "blog-creator-secrets"
 READY_TIMEOUT_S = 180
 POLL_S = 2.0
-
-# `--set` values for the one-node rehearsal cluster (k8s/chart/values.yaml keys).
-LOCAL_VALUES: tuple[str, ...] = (
-    "routing.mode=none",
-    "networkPolicy.enabled=false",
-    "metrics.serviceMonitor.enabled=false",
-    "metrics.prometheusRule.enabled=false",
-    "otel.enabled=false",
-    "config.redisUrl=null",
-    "config.elasticsearchUrl=null",
-    f"analysis.prometheusAddress={PROMETHEUS_ADDRESS}",
-)
 
 
 PROMETHEUS_INSTALL = helm.install_chart(

@@ -95,7 +95,8 @@ def _evidence_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]
             CheckRecord("scan", False, "release report has no scan verdict (scan.passed)")
         )
 
-    expired = [f for f in evidence.allowlisted if f.expires < today]
+    accepted = (*evidence.allowlisted, *request.target.allowlist)
+    expired = [f for f in accepted if f.expires < today]
     if expired:
         ids = ", ".join(f"{f.id} (expired {f.expires.isoformat()})" for f in expired)
         results.append(
@@ -106,11 +107,9 @@ def _evidence_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]
                 "fix or renew them in pipeline.yaml scan.allowlist and release again",
             )
         )
-    elif evidence.allowlisted:
+    elif accepted:
         results.append(
-            CheckRecord(
-                "allowlist", True, f"{len(evidence.allowlisted)} accepted finding(s), none expired"
-            )
+            CheckRecord("allowlist", True, f"{len(accepted)} accepted finding(s), none expired")
         )
 
     for app in APPS:

@@ -107,11 +107,16 @@ class DeployTarget:
     context: str | None = None
     timeout_seconds: int = 300
     smoke_checks: tuple[SmokeCheck, ...] = ()
-    extra_values: tuple[str, ...] = ()  # `--set key=value` after the values file (ephemeral)
+    # Accepted scan findings (pipeline.yaml scan.allowlist): an expired one refuses the deploy.
+    allowlist: tuple[AllowlistedFinding, ...] = ()
+    # `--set key=value` after the values file (tests and rehearsals override single values).
+    extra_values: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = dict(self.__dict__)
         data["smoke_checks"] = [c.__dict__ for c in self.smoke_checks]
+        data["allowlist"] = [f.to_json() for f in self.allowlist]
+        data["extra_values"] = list(self.extra_values)
         return data
 
     @classmethod
@@ -178,7 +183,14 @@ class DeployTarget:
             isinstance(v, str) and "=" in v for v in cast(list[object], extra)
         ):
             raise DeployInputError("target.extra_values: must be a list of 'key=value' strings")
+        raw_allowlist = raw.get("allowlist", [])
+        if not isinstance(raw_allowlist, list):
+            raise DeployInputError("target.allowlist: must be a list of {id, expires}")
+        allowlist = AllowlistedFinding.parse_all(
+            cast(list[object], raw_allowlist), "target.allowlist"
+        )
         return cls(
+            allowlist=allowlist,
             extra_values=tuple(cast(list[str], extra)),
             env=cast(str, raw["env"]),
             namespace=cast(str, raw["namespace"]),
@@ -195,8 +207,30 @@ class DeployTarget:
 
 @dataclass(frozen=True)
 class AllowlistedFinding:
+    """A scan finding accepted until `expires` (inclusive)."""
+
     id: str
     expires: dt.date
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "expires": self.expires.isoformat()}
+
+    @classmethod
+    def parse_all(cls, entries: list[object], where: str) -> tuple[AllowlistedFinding, ...]:
+        """`[{"id": "CVE-...", "expires": "2026-12-31"}, ...]`, each checked."""
+        found: list[AllowlistedFinding] = []
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise DeployInputError(f"{where}[{i}] must be an object")
+            item = cast(dict[str, object], entry)
+            try:
+                expires = dt.date.fromisoformat(str(item.get("expires")))
+            except ValueError:
+                raise DeployInputError(
+                    f"{where}[{i}].expires {item.get('expires')!r} is not a date like 2026-12-31"
+                ) from None
+            found.append(cls(str(item.get("id", "?")), expires))
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -230,7 +264,7 @@ class ReleaseEvidence:
                 raise DeployInputError(f"{source}: images.{app} needs a 'ref' string")
             images[app] = ImageRef.parse(ref, f"{source}: images.{app}")
         scan_passed: bool | None = None
-        allowlisted: list[AllowlistedFinding] = []
+        allowlisted: tuple[AllowlistedFinding, ...] = ()
         scan = raw.get("scan")
         if isinstance(scan, dict):
             scan_map = cast(dict[str, object], scan)
@@ -238,19 +272,9 @@ class ReleaseEvidence:
             if passed is not None and not isinstance(passed, bool):
                 raise DeployInputError(f"{source}: scan.passed must be true or false")
             scan_passed = passed
-            for i, entry in enumerate(cast(list[object], scan_map.get("allowlisted", []) or [])):
-                if not isinstance(entry, dict):
-                    raise DeployInputError(f"{source}: scan.allowlisted[{i}] must be an object")
-                item = cast(dict[str, object], entry)
-                try:
-                    expires = dt.date.fromisoformat(str(item.get("expires")))
-                except ValueError:
-                    raise DeployInputError(
-                        f"{source}: scan.allowlisted[{i}].expires {item.get('expires')!r} "
-                        "is not a date like 2026-12-31"
-                    ) from None
-                allowlisted.append(AllowlistedFinding(str(item.get("id", "?")), expires))
-        return cls(images, scan_passed, tuple(allowlisted))
+            entries = cast(list[object], scan_map.get("allowlisted", []) or [])
+            allowlisted = AllowlistedFinding.parse_all(entries, f"{source}: scan.allowlisted")
+        return cls(images, scan_passed, allowlisted)
 
 
 @dataclass(frozen=True)
