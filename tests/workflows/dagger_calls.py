@@ -33,6 +33,7 @@ EXPR = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 ENV_SECRET = re.compile(r"^env://([A-Za-z_][A-Za-z0-9_]*)$")
 # A secret file an earlier step of the job wrote under $RUNNER_TEMP (mode 600).
 TEMP_SECRET = re.compile(r"^file://\$\{\{ runner\.temp \}\}/([A-Za-z0-9._-]+)$")
+SHELL_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 TEMP_PATH = re.compile(r"\$\{?RUNNER_TEMP\}?/([A-Za-z0-9._-]+)")
 # Set by the runner for jobs with `id-token: write`; usable as env:// without an env: entry.
 RUNNER_ENV = {"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"}
@@ -346,6 +347,15 @@ def check_call(
         problems.append(
             f"{where}: a secret is written into the command; map it in env: and pass env://VAR"
         )
+    # The action's exec step pastes the call unquoted into bash, so $VAR expands there: the
+    # way to pass github.* values without a ${{ }} in the action's script. Each must come
+    # from the step's env: and never hold a secret (it would be in dagger's arguments).
+    for var in SHELL_VAR.findall(EXPR.sub("", command)):
+        value = step.env.get(var)
+        if value is None:
+            problems.append(f"{where}: ${var} in `call` is not in the step's env:")
+        elif "secrets." in str(value):
+            problems.append(f"{where}: ${var} holds a secret: pass it as env://{var} instead")
     for var, value in step.env.items():
         if "secrets." in str(value) and f"env://{var}" not in command:
             problems.append(f"{where}: env {var} holds a secret the command never reads; drop it")
