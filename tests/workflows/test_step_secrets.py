@@ -231,6 +231,20 @@ def test_identity_token_endpoint_without_a_value(
     assert not (run.runner_temp / "sigstore-id-token").exists()
 
 
+def test_identity_token_refused_by_the_endpoint(
+    tmp_path: Path, strace: str, token_endpoint: str
+) -> None:
+    step = find_step("cd.yml", "release", "Sigstore identity token")
+    env = {
+        "ACTIONS_ID_TOKEN_REQUEST_URL": token_endpoint,
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-the-request-token",
+    }
+    run = run_step(step, strace, tmp_path / "step", env)
+    assert run.returncode != 0 and "401" in run.stderr  # curl --fail --show-error
+    assert not (run.runner_temp / "sigstore-id-token").exists()
+    assert "not-the-request-token" not in run.trace + run.stdout + run.stderr
+
+
 def test_identity_token_needs_the_id_token_permission(tmp_path: Path, strace: str) -> None:
     step = find_step("cd.yml", "release", "Sigstore identity token")
     run = run_step(step, strace, tmp_path / "step", {"ACTIONS_ID_TOKEN_REQUEST_URL": ""})
