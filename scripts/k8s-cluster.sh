@@ -2,16 +2,27 @@
 # A real Kubernetes control plane on loopback for the tests, built from Go modules:
 # kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes,
 # etcd from go.etcd.io/etcd/server, the Argo Rollouts controller and kubectl plugin from
-# github.com/argoproj/argo-rollouts, and kwok (fake nodes that mark pods Running/Ready,
-# so Deployments become Available without a container runtime).
+# github.com/argoproj/argo-rollouts, and either kwok fake nodes (mark pods Running/Ready,
+# so Deployments become Available without a container runtime) or, with --real, one real
+# node that runs the images: kubelet and kube-proxy from the same k8s.io/kubernetes build,
+# Debian's containerd/runc/CNI plugins, CoreDNS, a local registry (k8s-cluster/real-node.sh).
 #
-#   scripts/k8s-cluster.sh build                 build the binaries once (cached by version)
+#   scripts/k8s-cluster.sh build [--real]        build the binaries once (cached by version);
+#                                                --real adds kubelet, kube-proxy, CoreDNS and
+#                                                the pause image (and the Debian packages)
 #   scripts/k8s-cluster.sh start [--name N] [--nodes K] [--with-rollouts]
-#                                                start a cluster; prints KUBECONFIG=<path>;
+#                                                start a kwok cluster; prints KUBECONFIG=<path>;
 #                                                --with-rollouts also runs the Argo Rollouts
 #                                                controller (install its CRDs first: they come
 #                                                from ../shared/crds in the tests)
-#   scripts/k8s-cluster.sh stop [--name N]       stop and delete it
+#   scripts/k8s-cluster.sh start --real [--name N] [--with-rollouts]
+#                                                start a cluster with one real node; prints
+#                                                KUBECONFIG=, REGISTRY= (push there, reference
+#                                                images by digest) and REGISTRY_DOCKER_CONFIG=
+#                                                (docker --config DIR push ...)
+#   scripts/k8s-cluster.sh stop [--name N]       stop and delete it (kwok or real, also after a crash)
+#   scripts/k8s-cluster.sh restart-apiserver [--name N] [--down-seconds S]
+#                                                stop the API server alone, start it again after S s
 #   scripts/k8s-cluster.sh bin-dir               print the folder holding the binaries
 #
 # Binaries live outside the repository in $K8S_CLUSTER_CACHE (default
@@ -24,10 +35,15 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.6}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 ROLLOUTS_VERSION="${ROLLOUTS_VERSION:-v1.9.1}"  # the version of ../shared/crds' Argo Rollouts CRDs
+# v1.14.1 is the newest CoreDNS on k8s.io/client-go v0.34 (bumped to the control plane's
+# v0.34.x at build, so the Go build cache is shared).
+COREDNS_VERSION="${COREDNS_VERSION:-v1.14.1}"
 here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${K8S_CLUSTER_CACHE:-$HOME/.cache/blog-creator/k8s-cluster}"
 cache="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION"
 bin="$cache/bin"
+addons="$cache_root/real-node-coredns-$COREDNS_VERSION"  # the real node's own images
+COREDNS_IMAGE="docker.io/blog-creator/coredns:$COREDNS_VERSION"
 export KWOK_WORKDIR="$cache_root/kwok"
 export GOWORK=off GOFLAGS=-mod=mod
 
@@ -42,10 +58,10 @@ writable_copy() {  # writable_copy SRC DEST
   rm -rf "$2" && mkdir -p "$(dirname "$2")" && cp -r "$1" "$2" && chmod -R u+w "$2"
 }
 
-build_kubernetes() {
-  local src="$cache/src/kubernetes" minor="${K8S_VERSION#v1.}"
+build_kubernetes() {  # build_kubernetes CMD... : one `go build` of the k8s.io/kubernetes commands
+  local src="$cache/src/kubernetes" minor="${K8S_VERSION#v1.}" cmds=("$@")
   minor="${minor%%.*}"
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION"
+  log "building ${cmds[*]} $K8S_VERSION"
   writable_copy "$(module_dir "k8s.io/kubernetes@$K8S_VERSION")" "$src"
   # The published module points its k8s.io/* staging modules at ./staging (not shipped
   # in the module zip): use the published modules of the matching v0.N.x release instead.
@@ -61,7 +77,7 @@ build_kubernetes() {
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION"
   ldflags+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
   ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
-  (cd "$src" && go build -ldflags "$ldflags" -o "$bin/" ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kube-scheduler)
+  (cd "$src" && go build -ldflags "$ldflags" -o "$bin/" "${cmds[@]/#/./cmd/}")
   rm -rf "$src"
 }
 
@@ -97,13 +113,57 @@ have() {  # have BINARY... -> true when every one is built
   for b in "$@"; do [ -x "$bin/$b" ] || return 1; done
 }
 
+build_pause() {
+  log "building the pause image (static Go binary FROM scratch)"
+  (cd "$here/k8s-cluster/pause" && CGO_ENABLED=0 go build -ldflags "-s -w" -o "$addons/pause" .)
+  python3 "$here/k8s-cluster/image_archive.py" "$addons/pause.tar" docker.io/blog-creator/pause:local \
+    --entrypoint /pause "$addons/pause:/pause"
+  rm -f "$addons/pause"
+}
+
+build_coredns() {  # CoreDNS with only the plugins the cluster's Corefile uses
+  local src="$cache/src/coredns" staging_version="v0.${K8S_VERSION#v1.}"
+  log "building CoreDNS $COREDNS_VERSION with the plugins of k8s-cluster/coredns-plugin.cfg"
+  writable_copy "$(module_dir "github.com/coredns/coredns@$COREDNS_VERSION")" "$src"
+  cp "$here/k8s-cluster/coredns-plugin.cfg" "$src/plugin.cfg"
+  (
+    cd "$src"
+    go mod edit -require="k8s.io/api@$staging_version" -require="k8s.io/apimachinery@$staging_version" \
+      -require="k8s.io/client-go@$staging_version"
+    go run directives_generate.go
+    CGO_ENABLED=0 go build -ldflags "-s -w" -o "$addons/coredns" .
+  )
+  python3 "$here/k8s-cluster/image_archive.py" "$addons/coredns.tar" "$COREDNS_IMAGE" \
+    --entrypoint /coredns --user 0:0 "$addons/coredns:/coredns"
+  rm -f "$addons/coredns"
+  rm -rf "$src"
+}
+
 cmd_build() {
+  local real=false kube=(kube-apiserver kube-controller-manager kube-scheduler) missing=() b
+  while (($#)); do
+    case "$1" in
+      --real) real=true; shift ;;
+      *) die "unknown argument '$1' to build (allowed: --real)" ;;
+    esac
+  done
   command -v go >/dev/null || die "go is not installed (needed to build the control plane from the Go module proxy)"
   mkdir -p "$bin"
-  have kube-apiserver kube-controller-manager kube-scheduler || build_kubernetes
+  if [ "$real" = true ]; then
+    real_install_packages
+    kube+=(kubelet kube-proxy)
+  fi
+  for b in "${kube[@]}"; do have "$b" || missing+=("$b"); done
+  ((${#missing[@]} == 0)) || build_kubernetes "${missing[@]}"
   have etcd || build_etcd
   have kwok kwokctl || build_kwok
   have rollouts-controller kubectl-argo-rollouts || build_rollouts
+  if [ "$real" = true ]; then
+    mkdir -p "$addons"
+    [ -f "$addons/pause.tar" ] || build_pause
+    [ -f "$addons/coredns.tar" ] || build_coredns
+    real_check_host
+  fi
   rm -rf "$cache/src"
   log "binaries ready in $bin"
 }
@@ -116,13 +176,17 @@ require_binaries() {
 }
 
 parse_name_nodes() {
-  name=blog-creator-test nodes=3 with_rollouts=false
+  name=blog-creator-test nodes=3 with_rollouts=false real=false down_seconds=5
   while (($#)); do
     case "$1" in
       --with-rollouts) with_rollouts=true; shift ;;
+      --real) [ "$allow_real" = true ] || die "--real is allowed with build and start only"; real=true; shift ;;
+      --down-seconds) [ "$allow_down" = true ] && [[ ${2:-} =~ ^[0-9]{1,3}$ ]] \
+          || die "--down-seconds takes a number of seconds (0-999), with restart-apiserver only; got '${2:-}'"
+        down_seconds=$2; shift 2 ;;
       --name) [ $# -ge 2 ] || die "--name needs a value"; name=$2; shift 2 ;;
       --nodes) [[ ${2:-} =~ ^[1-9][0-9]?$ ]] || die "--nodes must be a number from 1 to 99, got '${2:-}'"; nodes=$2; shift 2 ;;
-      *) die "unknown argument '$1' (allowed: --name NAME, --nodes K, --with-rollouts)" ;;
+      *) die "unknown argument '$1' (allowed: --name NAME, --nodes K, --with-rollouts, --real; restart-apiserver: --down-seconds S)" ;;
     esac
   done
   [[ $name =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]] || die "--name must be a DNS label (lowercase letters, digits, '-'), got '$name'"
@@ -146,12 +210,19 @@ stop_rollouts() {
   rm -f "$pidfile"
 }
 
-cmd_start() {
-  parse_name_nodes "$@"
-  require_binaries
-  local kubectl
+find_kubectl() {
   kubectl="$(PATH="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}/bin:$PATH" command -v kubectl)" \
     || die "kubectl not found: run scripts/install-k8s-tools.sh"
+}
+
+cmd_start() {
+  allow_real=true parse_name_nodes "$@"
+  find_kubectl
+  if [ "$real" = true ]; then
+    cmd_start_real
+    return
+  fi
+  require_binaries
   local kubeconfig="$KWOK_WORKDIR/clusters/$name/kubeconfig.yaml" started=$SECONDS
   stop_rollouts
   "$bin/kwokctl" delete cluster --name "$name" >/dev/null 2>&1 || true
@@ -175,15 +246,43 @@ cmd_start() {
 
 cmd_stop() {
   parse_name_nodes "$@"
-  [ -x "$bin/kwokctl" ] || exit 0
   stop_rollouts
-  "$bin/kwokctl" delete cluster --name "$name" >&2
+  if [ -x "$bin/kwokctl" ] && [ -d "$KWOK_WORKDIR/clusters/$name" ]; then
+    "$bin/kwokctl" delete cluster --name "$name" >&2
+  fi
+  real_stop "$name"
 }
+
+cmd_restart_apiserver() {  # the API server alone: the same command line, after S seconds down
+  allow_down=true parse_name_nodes "$@"
+  find_kubectl
+  local dir="$KWOK_WORKDIR/clusters/$name" pid args=()
+  pid="$(cat "$dir/pids/kube-apiserver.pid" 2>/dev/null)" && [ -r "/proc/$pid/cmdline" ] \
+    || die "no running API server for cluster '$name' (start it with 'scripts/k8s-cluster.sh start --name $name')"
+  mapfile -d '' args <"/proc/$pid/cmdline"
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  log "API server of '$name' stopped; starting it again in $down_seconds s"
+  sleep "$down_seconds"
+  (cd "$dir" && setsid nohup "${args[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 </dev/null & echo $! >"$dir/pids/kube-apiserver.pid")
+  local deadline=$((SECONDS + 60))
+  until "$kubectl" --kubeconfig "$dir/kubeconfig.yaml" get --raw /readyz >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "the API server of '$name' is not ready 60 s after its restart (log: $dir/logs/kube-apiserver.log)"
+    sleep 0.5
+  done
+  log "API server of '$name' ready again"
+}
+
+# shellcheck source=./k8s-cluster/real-node.sh
+. "$here/k8s-cluster/real-node.sh"
+allow_real=false allow_down=false
 
 case "${1:-}" in
   build) shift; cmd_build "$@" ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
+  restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   bin-dir) echo "$bin" ;;
-  *) die "usage: $0 build | start [--name N] [--nodes K] | stop [--name N] | bin-dir" ;;
+  addons-dir) echo "$addons" ;;
+  *) die "usage: $0 build [--real] | start [--real] [--name N] [--nodes K] [--with-rollouts] | stop [--name N] | restart-apiserver [--name N] [--down-seconds S] | bin-dir" ;;
 esac
