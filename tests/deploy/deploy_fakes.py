@@ -76,6 +76,10 @@ class FakeCluster:
         default_factory=lambda: list[tuple[str, Mapping[str, str] | None]]()
     )
     rolled_back: bool = False
+    # `rollouts abort`: whether the controller takes it, and the stable pods ready after it
+    abort_takes_effect: bool = True
+    ready_after_abort: int = 2
+    aborted: set[str] = field(default_factory=lambda: set[str]())
     _phase_index: dict[str, int] = field(default_factory=lambda: dict[str, int]())
 
     # -- ClusterTools protocol
@@ -138,6 +142,7 @@ class FakeCluster:
             if not self.rollback_ok:
                 return self._fail(argv, "Error: rollback failed: timed out")
             self.rolled_back = True
+            self.aborted.clear()  # the stable spec again: the controller clears the abort
             self._deploy(self._next_revision())
             return self._ok(argv, "Rollback was a success! Happy Helming!")
         if verb == "test":
@@ -267,10 +272,12 @@ class FakeCluster:
             i = self._phase_index.get(name, 0)
             phase = self.rollout_phases[min(i, len(self.rollout_phases) - 1)]
             self._phase_index[name] = i + 1
+        if name in self.aborted:
+            phase = "Degraded"
         status: dict[str, object] = {
             "phase": phase,
             "observedGeneration": "3",
-            "readyReplicas": 2,
+            "readyReplicas": self.ready_after_abort if name in self.aborted else 2,
             "message": ""
             if phase != "Degraded"
             else "RolloutAborted: metric error-rate assessed Failed",
@@ -293,9 +300,14 @@ class FakeCluster:
                 }
         else:
             spec["strategy"] = {"blueGreen": {"autoPromotionEnabled": False}}
+        if name in self.aborted:
+            status["abort"] = True
+            status["message"] = "RolloutAborted: Rollout aborted update to revision 3"
         return {"metadata": {"name": name, "generation": 3}, "spec": spec, "status": status}
 
     def _rollouts(self, argv: tuple[str, ...]) -> CommandResult:
+        if argv[0] == "abort" and self.abort_takes_effect:
+            self.aborted.add(argv[1])
         return self._ok(argv, f"rollout '{argv[1]}' {argv[0]}ed")
 
     def _cosign(self, argv: tuple[str, ...]) -> CommandResult:

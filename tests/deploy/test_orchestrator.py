@@ -419,7 +419,18 @@ def test_authenticated_smoke_without_token_is_skipped_and_said(
     )
     report = deploy(cluster, clock, target=target)
     assert cluster.http_calls == []
-    assert any("skipped: no test account token" in c.detail for c in report.verification)
+    (api,) = [c for c in report.verification if c.name == "smoke:api"]
+    assert "skipped: no test account token" in api.detail
+    # not run is never recorded as passed, and the report says so visibly
+    assert (api.passed, api.skipped) == (False, True)
+    data = to_json(report)
+    assert {"name": "smoke:api", "passed": False, "skipped": True} | {"detail": api.detail} in data[
+        "verification"
+    ]
+    markdown = to_markdown(report)
+    assert "⏭️ **smoke:api**" in markdown and "**Not verified** (skipped): smoke:api" in markdown
+    # a skipped check does not fail the deploy
+    assert report.outcome == "succeeded"
 
 
 # ------------------------------------------------------------------ timings and report
@@ -502,6 +513,31 @@ def test_abort_canary(clock: FakeClock) -> None:
     assert report.exit_code == EXIT_OK
     assert [c.split()[1] for c in cluster.commands("rollouts")] == ["abort", "abort"]
     assert "run `rollback`" in report.message
+    rollout_checks = [c for c in report.verification if c.name.startswith("rollout/")]
+    assert len(rollout_checks) == 2 and all(c.passed for c in rollout_checks)
+
+
+@pytest.mark.parametrize(
+    ("switches", "why"),
+    [
+        ({"abort_takes_effect": False}, "the abort has not taken effect"),
+        ({"ready_after_abort": 1}, "stable pods not all ready"),
+    ],
+)
+def test_abort_records_each_rollout_as_it_is_not_as_passed(
+    clock: FakeClock, switches: dict[str, object], why: str
+) -> None:
+    """A rollout the abort did not bring back to a fully ready stable is a failed check."""
+    cluster = FakeCluster(clock, strategy="canary", **switches)  # type: ignore[arg-type]
+    target = make_target(strategy="canary", timeout_seconds=30)
+    report = orch.abort(make_request(target), cluster, clock)
+    assert (report.outcome, report.exit_code) == ("failed", EXIT_NOT_RESTORED)
+    rollout_checks = [c for c in report.verification if c.name.startswith("rollout/")]
+    assert len(rollout_checks) == 2 and not any(c.passed for c in rollout_checks)
+    assert all(why in c.detail for c in rollout_checks)
+    assert "abort not confirmed" in report.message and why in report.message
+    assert "❌ **rollout/blog-creator-backend**" in to_markdown(report)
+    assert clock.now - 1000.0 >= 30  # waited up to the deadline, bounded
 
 
 def test_rollback_defaults_to_previous_revision_and_verifies(

@@ -37,13 +37,11 @@ from .report import (
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_ROLLED_BACK,
-    CheckRecord,
     DeployReport,
 )
 from .request import DeployRequest
 from .tools import Clock, ClusterTools
-from .verify import PhaseFailed, Run, deployed_revisions, new_run, restore, verify
-from .watch import get_rollouts
+from .verify import PhaseFailed, Run, deployed_revisions, new_run, restore, verify, verify_aborted
 
 # ---------------------------------------------------------------- actions
 
@@ -272,13 +270,13 @@ def abort(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployRe
         return rolling
     try:
         names = _rollouts_phase(run, tools, request, "abort")
-        states = get_rollouts(tools, target, names)
-        run.report.verification += [
-            CheckRecord(f"rollout/{s.name}", True, f"{s.phase} {s.ready} {s.message}".strip())
-            for s in states
-        ]
+        with run.phase("verify-abort") as detail:
+            failures = verify_aborted(tools, clock, target, names, run)
+            if failures:
+                raise PhaseFailed("; ".join(failures))
+            detail.append(f"{len(names)} rollout(s) back on stable")
     except PhaseFailed as e:
-        return run.finish("failed", EXIT_NOT_RESTORED, str(e))
+        return run.finish("failed", EXIT_NOT_RESTORED, f"abort not confirmed: {e}")
     return run.finish(
         "succeeded",
         EXIT_OK,

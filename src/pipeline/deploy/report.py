@@ -28,11 +28,24 @@ class PhaseRecord:
 
 @dataclass(frozen=True)
 class CheckRecord:
-    """One gate or verification check: passed, or not and why."""
+    """One gate or verification check: passed, failed, or skipped (not run: never a pass)."""
 
     name: str
     passed: bool
     detail: str
+    skipped: bool = False
+
+    @classmethod
+    def not_run(cls, name: str, why: str) -> CheckRecord:
+        return cls(name, False, f"skipped: {why}", skipped=True)
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
+
+    @property
+    def mark(self) -> str:
+        return "⏭️" if self.skipped else "✅" if self.passed else "❌"
 
 
 @dataclass
@@ -110,7 +123,7 @@ def to_markdown(report: DeployReport) -> str:
         lines.append(f"| {app} image | `{ref}` |")
     if r.gates:
         lines += ["", "## Gates", ""]
-        lines += [f"- {'✅' if g.passed else '❌'} **{g.name}**: {g.detail}" for g in r.gates]
+        lines += [f"- {g.mark} **{g.name}**: {g.detail}" for g in r.gates]
     if r.phases:
         lines += [
             "",
@@ -124,9 +137,10 @@ def to_markdown(report: DeployReport) -> str:
         ]
     if r.verification:
         lines += ["", "## Verification", ""]
-        lines += [
-            f"- {'✅' if c.passed else '❌'} **{c.name}**: {c.detail}" for c in r.verification
-        ]
+        lines += [f"- {c.mark} **{c.name}**: {c.detail}" for c in r.verification]
+        skipped = [c.name for c in r.verification if c.skipped]
+        if skipped:
+            lines += ["", f"**Not verified** (skipped): {', '.join(skipped)}"]
     if r.rollback:
         b = r.rollback
         lines += [

@@ -8,17 +8,25 @@ throwaway cluster); `restore` aborts Argo Rollouts (traffic back to stable), run
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import helm
 from .helm import HELM_TIMEOUT_S
-from .kube import KUBECTL_TIMEOUT_S, find_workloads, frontend_service, rollouts_each, uses_rollouts
+from .kube import (
+    KUBECTL_TIMEOUT_S,
+    as_dict,
+    find_workloads,
+    frontend_service,
+    get_rollout,
+    rollouts_each,
+    uses_rollouts,
+)
 from .report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
 from .request import DeployInputError, DeployRequest, DeployTarget
 from .tools import Clock, ClusterTools
-from .watch import wait_for_release
+from .watch import POLL_SECONDS, rollout_state, wait_for_release
 
 SMOKE_RETRY_SECONDS = 3.0
 SMOKE_TOKEN_ENV = "DEPLOY_SMOKE_TOKEN"
@@ -125,9 +133,7 @@ def verify(
             if failures:
                 raise PhaseFailed("smoke checks failed")
     except PhaseFailed as e:
-        failed_checks = [
-            c for c in run.report.verification if not c.passed and c.name.endswith(suffix)
-        ]
+        failed_checks = [c for c in run.report.verification if c.failed and c.name.endswith(suffix)]
         return False, False, failed_checks[-1].detail if failed_checks else str(e)
     return True, awaiting, ""
 
@@ -148,9 +154,8 @@ def smoke(
     for check in target.smoke_checks:
         name = f"smoke:{check.name}{suffix}"
         if check.authenticated and not request.smoke_token:
-            run.report.verification.append(
-                CheckRecord(name, True, f"skipped: no test account token (set {SMOKE_TOKEN_ENV})")
-            )
+            why = f"no test account token (set {SMOKE_TOKEN_ENV}, or --smoke-token)"
+            run.report.verification.append(CheckRecord.not_run(name, why))
             continue
         ok, text = _smoke_one(tools, clock, request, check.path, check.authenticated, service)
         run.report.verification.append(CheckRecord(name, ok, text))
@@ -198,6 +203,35 @@ def _smoke_one(
         if ok or clock.monotonic() >= end:
             return ok, text
         clock.sleep(SMOKE_RETRY_SECONDS)
+
+
+def verify_aborted(
+    tools: ClusterTools, clock: Clock, target: DeployTarget, names: Sequence[str], run: Run
+) -> list[str]:
+    """After `abort`: each Rollout took the abort and all its (stable) pods are ready, within
+    the deadline. Records one check per Rollout; returns what failed."""
+    end = clock.monotonic() + target.timeout_seconds
+    while True:
+        checks = [_aborted_check(tools, target, name) for name in names]
+        if all(c.passed for c in checks) or clock.monotonic() >= end:
+            run.report.verification += checks
+            return [f"{c.name}: {c.detail}" for c in checks if c.failed]
+        clock.sleep(POLL_SECONDS)
+
+
+def _aborted_check(tools: ClusterTools, target: DeployTarget, name: str) -> CheckRecord:
+    obj, error = get_rollout(tools, target, name)
+    if error:
+        return CheckRecord(f"rollout/{name}", False, f"cannot read the Rollout: {error}")
+    state = rollout_state(obj)
+    spec, status = as_dict(as_dict(obj).get("spec")), as_dict(as_dict(obj).get("status"))
+    ready, desired = status.get("readyReplicas", 0), spec.get("replicas", 1)
+    detail = f"{state.phase} {state.ready} {state.message}".strip()
+    if status.get("abort") is not True:
+        return CheckRecord(f"rollout/{name}", False, f"{detail} (the abort has not taken effect)")
+    if not (isinstance(ready, int) and isinstance(desired, int) and ready >= desired):
+        return CheckRecord(f"rollout/{name}", False, f"{detail} (stable pods not all ready)")
+    return CheckRecord(f"rollout/{name}", True, f"aborted; stable serving {state.ready}")
 
 
 # ---------------------------------------------------------------- rollback
