@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "dev-insecure-jwt-secret-change-me"
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     elasticsearch_url: str | None = None
     elasticsearch_index: str = Field("blog-chunks", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     elasticsearch_api_key: SecretStr | None = None
+    # PEM bundle of the CA that signed the cluster's certificate (ECK serves a self-signed one);
+    # unset: certifi's public CAs (the client's default).
+    elasticsearch_ca_certs: str | None = None
     # Applied when the adapter creates the index; an existing index keeps its own settings.
     elasticsearch_analyzer: str = Field("standard", pattern=r"^[A-Za-z0-9_-]+$")
     elasticsearch_replicas: int = Field(0, ge=0, le=10)
@@ -59,7 +63,7 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("redis_url", "elasticsearch_url", mode="before")
+    @field_validator("redis_url", "elasticsearch_url", "elasticsearch_ca_certs", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -77,6 +81,25 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("elasticsearch_ca_certs")
+    @classmethod
+    def _readable_pem_bundle(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        url = info.data.get("elasticsearch_url")
+        if not url or not url.startswith("https://"):
+            raise ValueError(f"a CA bundle is only used with an https:// ELASTICSEARCH_URL (it is {url or 'unset'})")
+        path = Path(value)
+        try:
+            text = path.read_text(encoding="ascii", errors="replace")
+        except FileNotFoundError:
+            raise ValueError(f"{value} does not exist: point it at the PEM file of the cluster's CA") from None
+        except OSError as error:
+            raise ValueError(f"{value} cannot be read: {error.strerror or error}") from None
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ValueError(f"{value} holds no PEM certificate ('-----BEGIN CERTIFICATE-----')")
+        return str(path.resolve())
 
     @model_validator(mode="after")
     def _production_secret(self) -> Settings:

@@ -98,3 +98,26 @@ def test_load_settings_exits_2_in_process(monkeypatch, capsys):
         _load_settings()
     assert info.value.code == 2
     assert "invalid setting REDIS_URL: must start with redis://" in capsys.readouterr().err
+
+
+def test_elasticsearch_ca_certs_is_checked_at_start_up(tmp_path):
+    https = {"ELASTICSEARCH_URL": "https://es.example:9200"}
+    missing = run(["-c", "import app.main"], **https, ELASTICSEARCH_CA_CERTS=str(tmp_path / "nope.pem"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"configuration error: invalid setting ELASTICSEARCH_CA_CERTS: {tmp_path / 'nope.pem'} does not exist: "
+        "point it at the PEM file of the cluster's CA"
+    ]
+    not_pem = tmp_path / "ca.der"
+    not_pem.write_bytes(b"\x30\x82\x01\x0a binary")
+    bad = run(["-m", "app.settings_check"], **https, ELASTICSEARCH_CA_CERTS=str(not_pem))
+    assert bad.returncode == 2 and "ELASTICSEARCH_CA_CERTS" in bad.stderr and "holds no PEM certificate" in bad.stderr
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    plain = run(["-m", "app.settings_check"], ELASTICSEARCH_URL="http://es:9200", ELASTICSEARCH_CA_CERTS=str(pem))
+    assert plain.returncode == 2 and "only used with an https:// ELASTICSEARCH_URL" in plain.stderr
+    with pytest.raises(ValidationError, match="it is unset"):
+        Settings(_env_file=None, elasticsearch_url=None, elasticsearch_ca_certs=str(pem))
+    accepted = Settings(_env_file=None, elasticsearch_url="https://es:9200", elasticsearch_ca_certs=str(pem))
+    assert accepted.elasticsearch_ca_certs == str(pem.resolve())
+    assert Settings(_env_file=None, elasticsearch_ca_certs="").elasticsearch_ca_certs is None

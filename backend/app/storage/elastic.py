@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from elastic_transport import HttpxAsyncHttpNode
+from elastic_transport import HttpxAsyncHttpNode, TlsError
+from elastic_transport.client_utils import DEFAULT
 from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 from elasticsearch.helpers import async_bulk, async_scan
 
@@ -75,14 +76,31 @@ class ElasticSearchIndex:
         analyzer: str = "standard",
         replicas: int = 0,
         refresh_interval: str | None = None,
+        ca_certs: str | None = None,
     ) -> ElasticSearchIndex:
+        """Connect and make sure the index exists. `ca_certs`: PEM file of the CA that signed
+        the server's certificate (None: certifi's public CAs)."""
         # httpx transport: the app already ships httpx, so aiohttp (the default) is not installed.
         client = AsyncElasticsearch(
-            url, api_key=api_key, request_timeout=10, retry_on_timeout=True, node_class=HttpxAsyncHttpNode
+            url,
+            api_key=api_key,
+            # DEFAULT: the client's own trust store (certifi's public CAs).
+            ca_certs=ca_certs or DEFAULT,
+            request_timeout=10,
+            retry_on_timeout=True,
+            node_class=HttpxAsyncHttpNode,
         )
         search_index = cls(client, index, analyzer, replicas, refresh_interval)
         try:
             await search_index.ensure_index()
+        except TlsError as error:
+            await client.close()
+            trusted = f"the CA in ELASTICSEARCH_CA_CERTS={ca_certs}" if ca_certs else "the default trust store (certifi's CAs)"
+            raise IndexConfigurationError(
+                f"cannot verify the TLS certificate of ELASTICSEARCH_URL={url} with {trusted}: {error}. "
+                "Set ELASTICSEARCH_CA_CERTS to the PEM file of the CA that signed the cluster's certificate "
+                "(ECK: ca.crt of the <cluster>-es-http-certs-public secret)"
+            ) from None
         except BaseException:
             await client.close()
             raise

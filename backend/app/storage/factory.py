@@ -27,7 +27,6 @@ async def open_backends(settings: Settings) -> Backends:
     """REDIS_URL selects Redis metadata + rate limits, ELASTICSEARCH_URL the ES index;
     whatever is unset falls back to the embedded SQLite file at DATABASE_PATH."""
     store: MetadataStore
-    index: SearchIndex
     limiter: RateLimiter
     if settings.redis_url:
         from app.storage.redis_store import RedisMetadataStore
@@ -38,18 +37,28 @@ async def open_backends(settings: Settings) -> Backends:
     else:
         store = await SqliteMetadataStore.open(settings.database_path)
         limiter = MemoryRateLimiter()
-    if settings.elasticsearch_url:
-        from app.storage.elastic import ElasticSearchIndex
-
-        api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
-        index = await ElasticSearchIndex.open(
-            settings.elasticsearch_url,
-            settings.elasticsearch_index,
-            api_key,
-            analyzer=settings.elasticsearch_analyzer,
-            replicas=settings.elasticsearch_replicas,
-            refresh_interval=settings.elasticsearch_refresh_interval,
-        )
-    else:
-        index = await SqliteSearchIndex.open(settings.database_path)
+    try:
+        index = await _open_index(settings)
+    except BaseException:
+        # Close the store opened above: its connection thread (aiosqlite) would otherwise keep
+        # the process alive after uvicorn reports the failed start-up, instead of exiting.
+        await store.close()
+        raise
     return Backends(store, index, limiter)
+
+
+async def _open_index(settings: Settings) -> SearchIndex:
+    if not settings.elasticsearch_url:
+        return await SqliteSearchIndex.open(settings.database_path)
+    from app.storage.elastic import ElasticSearchIndex
+
+    api_key = settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None
+    return await ElasticSearchIndex.open(
+        settings.elasticsearch_url,
+        settings.elasticsearch_index,
+        api_key,
+        ca_certs=settings.elasticsearch_ca_certs,
+        analyzer=settings.elasticsearch_analyzer,
+        replicas=settings.elasticsearch_replicas,
+        refresh_interval=settings.elasticsearch_refresh_interval,
+    )
