@@ -76,8 +76,10 @@ RUN find /opt/venv -name '*.pyi' -type f -delete \
       opentelemetry.instrumentation.httpx opentelemetry.instrumentation.redis \
       opentelemetry.sdk.resources opentelemetry.sdk.trace opentelemetry.sdk.trace.export
 
-# Tests: dev dependency group + sources + redis-server (the tests run a real one).
-# Build-only apt packages (binutils above, redis-server here) follow the base image's suite and
+# Tests: dev dependency group + sources + redis-server (the tests run a real one), nginx and
+# openssl (TLS in front of the test Elasticsearch: tests/test_elasticsearch_tls.py; policy-rc.d
+# keeps apt from starting the nginx service during the build).
+# Build-only apt packages (binutils above, the test tools here) follow the base image's suite and
 # are not version-pinned: hence the DL3008 ignores.
 # `docker run --rm -v $PWD/reports:/reports <image>` writes junit.xml and coverage.xml.
 FROM deps AS test
@@ -85,7 +87,9 @@ FROM deps AS test
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
- && apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+ && printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \
+ && apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server nginx openssl >/dev/null \
+ && rm /usr/sbin/policy-rc.d
 RUN --mount=type=secret,id=ca \
     --mount=type=cache,target=/root/.cache/uv,sharing=locked \
     --mount=type=bind,from=uv,source=/opt/uv,target=/opt/uv \
