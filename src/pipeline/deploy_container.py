@@ -21,7 +21,7 @@ from dagger import dag
 
 from pipeline.containers import with_ca
 from pipeline.deploy import ephemeral
-from pipeline.deploy.request import DeployTarget
+from pipeline.deploy.request import SMOKE_TOKEN_ENV, DeployTarget
 from pipeline.deploy.tools import Tool
 from pipeline.deploy_targets import check_call, preflight, target_for, tools_for
 
@@ -223,7 +223,7 @@ async def run_orchestrator(
     elif inputs.kubeconfig is not None:
         ctr = ctr.with_mounted_secret(KUBECONFIG_PATH, inputs.kubeconfig)
     if inputs.smoke_token is not None:
-        ctr = ctr.with_secret_variable("DEPLOY_SMOKE_TOKEN", inputs.smoke_token)
+        ctr = ctr.with_secret_variable(SMOKE_TOKEN_ENV, inputs.smoke_token)
     if inputs.release_report is not None:
         ctr = ctr.with_file(f"{WORKDIR}/release.json", inputs.release_report)
     if inputs.cosign_key is not None:

@@ -225,6 +225,49 @@ def test_connection_flags_are_paths_never_content(tmp_path: Path) -> None:
     assert tools.run("cosign", ["verify"], 5).argv == ("cosign", "verify")
 
 
+def test_each_tool_sees_only_the_variables_it_needs(tmp_path: Path) -> None:
+    """Real subprocesses: stand-ins for helm/kubectl/plugin/cosign print their environment.
+
+    The smoke token and unrelated credentials of the calling process must not reach any tool;
+    each still gets what it works with (PATH, proxy/CA settings, its own configuration)."""
+    for name in ("helm", "kubectl", "kubectl-argo-rollouts", "cosign"):
+        script = tmp_path / name
+        script.write_text("#!/bin/sh\nexec env\n")
+        script.chmod(0o755)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "HTTPS_PROXY": "http://proxy.internal:3128",
+        "SSL_CERT_FILE": "/etc/pipeline/ca.pem",
+        "DEPLOY_SMOKE_TOKEN": "smoke-s3cr3t",
+        "REGISTRY_PASSWORD": "registry-s3cr3t",
+        "AWS_PROFILE": "ops",
+        "HELM_CACHE_HOME": str(tmp_path / "helm-cache"),
+        "KUBECONFIG": str(tmp_path / "kubeconfig"),
+        "TUF_ROOT": str(tmp_path / "tuf"),
+    }
+    tools = SubprocessClusterTools(bin_dir=str(tmp_path), env=env)
+    seen = {}
+    for tool in ("helm", "kubectl", "rollouts", "cosign"):
+        done = tools.run(tool, ["version"], 10)
+        assert done.ok, done.reason()
+        seen[tool] = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    for tool, names in seen.items():
+        assert "smoke-s3cr3t" not in str(names) and "DEPLOY_SMOKE_TOKEN" not in names, tool
+        assert "REGISTRY_PASSWORD" not in names and "AWS_PROFILE" not in names, tool
+        assert names["PATH"] == "/usr/bin:/bin" and names["HTTPS_PROXY"] == env["HTTPS_PROXY"]
+        assert names["SSL_CERT_FILE"] == "/etc/pipeline/ca.pem", tool
+    assert seen["helm"]["HELM_CACHE_HOME"] == env["HELM_CACHE_HOME"]
+    assert "HELM_CACHE_HOME" not in seen["kubectl"] and "TUF_ROOT" not in seen["kubectl"]
+    assert seen["kubectl"]["KUBECONFIG"] == seen["rollouts"]["KUBECONFIG"] == env["KUBECONFIG"]
+    assert seen["cosign"]["TUF_ROOT"] == env["TUF_ROOT"] and "KUBECONFIG" not in seen["cosign"]
+    # a kubeconfig's exec credential plugin may need more: named explicitly, never the token
+    tools.env = {**env, "DEPLOY_TOOL_ENV": "AWS_PROFILE,DEPLOY_SMOKE_TOKEN"}
+    done = tools.run("kubectl", ["version"], 10)
+    assert "AWS_PROFILE=ops" in done.stdout and "smoke-s3cr3t" not in done.stdout
+    assert "AWS_PROFILE" not in tools.run("cosign", ["version"], 10).stdout
+
+
 def test_missing_binary_is_a_clear_result(tmp_path: Path) -> None:
     tools = SubprocessClusterTools(env={"PATH": str(tmp_path)})
     result = tools.run("rollouts", ["promote", "x"], 5)

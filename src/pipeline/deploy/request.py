@@ -18,6 +18,8 @@ from typing import Literal, cast
 Strategy = Literal["rolling", "blueGreen", "canary"]
 STRATEGIES: tuple[Strategy, ...] = ("rolling", "blueGreen", "canary")
 APPS: tuple[str, ...] = ("backend", "frontend")
+# The test-account token of the authenticated smoke check (a secret variable in the container).
+SMOKE_TOKEN_ENV = "DEPLOY_SMOKE_TOKEN"
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _REPOSITORY = re.compile(

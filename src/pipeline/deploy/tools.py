@@ -6,8 +6,9 @@ for smoke checks. `SubprocessClusterTools` is the real implementation (plain sub
 as they run inside the Dagger tools container or on a laptop); tests of the decision logic
 use a recording fake of the same protocol.
 
-Standard library only: these files are copied into the tools container, which has Python
-but not the module's dependencies.
+Each tool gets only the environment variables it needs (`tool_environment`): the smoke
+token, registry or cloud credentials of the calling process never reach helm, kubectl, the
+plugin or cosign unless named for that purpose.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+from .request import SMOKE_TOKEN_ENV
 
 Tool = Literal["helm", "kubectl", "rollouts", "cosign"]
 
@@ -39,6 +42,52 @@ INSTALL_HINTS: Mapping[Tool, str] = {
     "rollouts": "install the Argo Rollouts kubectl plugin (kubectl-argo-rollouts) on PATH",
     "cosign": "install cosign on PATH",
 }
+
+
+# Variables every tool may read: where things are, locale, proxy and CA settings.
+BASE_ENV: tuple[str, ...] = (
+    "PATH",
+    "HOME",
+    "USER",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
+# What each tool reads on top (a trailing `*` is a prefix).
+_KUBE_ENV = ("KUBECONFIG", "KUBECACHEDIR")
+TOOL_ENV: Mapping[Tool, tuple[str, ...]] = {
+    "helm": (*_KUBE_ENV, "HELM_*", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"),
+    "kubectl": _KUBE_ENV,
+    "rollouts": _KUBE_ENV,
+    "cosign": ("DOCKER_CONFIG", "TUF_ROOT", "SIGSTORE_*", "COSIGN_REPOSITORY"),
+}
+# A comma-separated list of further names for helm/kubectl, e.g. the variables a kubeconfig's
+# exec credential plugin reads (`DEPLOY_TOOL_ENV=AWS_PROFILE,AWS_REGION`).
+PASS_ENV = "DEPLOY_TOOL_ENV"
+NEVER_PASSED = frozenset({SMOKE_TOKEN_ENV})
+
+
+def tool_environment(tool: Tool, env: Mapping[str, str]) -> dict[str, str]:
+    """The variables of `env` that `tool` needs, and no others."""
+    names = [*BASE_ENV, *TOOL_ENV[tool]]
+    if tool != "cosign":
+        names += [n.strip() for n in env.get(PASS_ENV, "").split(",") if n.strip()]
+
+    def wanted(name: str) -> bool:
+        if name in NEVER_PASSED:
+            return False
+        return any(name.startswith(n[:-1]) if n.endswith("*") else name == n for n in names)
+
+    return {name: value for name, value in env.items() if wanted(name)}
 
 
 @dataclass(frozen=True)
@@ -151,7 +200,7 @@ class SubprocessClusterTools:
                 capture_output=True,
                 text=True,
                 timeout=max(timeout, 1.0),
-                env=dict(self.env),
+                env=tool_environment(tool, self.env),
                 check=False,
             )
         except subprocess.TimeoutExpired:

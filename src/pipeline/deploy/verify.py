@@ -24,12 +24,11 @@ from .kube import (
     uses_rollouts,
 )
 from .report import CheckRecord, DeployReport, PhaseRecord, RollbackRecord
-from .request import DeployInputError, DeployRequest, DeployTarget
+from .request import SMOKE_TOKEN_ENV, DeployInputError, DeployRequest, DeployTarget
 from .tools import Clock, ClusterTools
 from .watch import POLL_SECONDS, rollout_state, wait_for_release
 
 SMOKE_RETRY_SECONDS = 3.0
-SMOKE_TOKEN_ENV = "DEPLOY_SMOKE_TOKEN"
 
 
 class PhaseFailed(Exception):
