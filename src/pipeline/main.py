@@ -236,8 +236,8 @@ class Pipeline:
             imgs = stages.published_images(ctx, images, registry_username, registry_password)
         else:
             imgs = await stages.images(ctx)
-        reports_dir, result = await stages.scan(ctx, imgs, refresh_db)
-        return stages.finish("scan", reports_dir, [result], fail_on_error)
+        scanned = await stages.scan(ctx, imgs, refresh_db)
+        return stages.finish("scan", scanned.reports, [scanned.result], fail_on_error)
 
     @function
     async def sbom(self) -> dagger.Directory:
@@ -286,8 +286,10 @@ class Pipeline:
         """
         from pipeline import stages
 
+        from pipeline.plans import refs_by_app
+
         ctx = await self._ctx()
-        refs = stages.refs_by_app(ctx.config, images)
+        refs = refs_by_app(ctx.config, images)
         creds = _sign_inputs(
             registry_username, registry_password, cosign_key, cosign_password, oidc_token
         )
@@ -307,8 +309,8 @@ class Pipeline:
         """
         from pipeline import stages
 
-        reports_dir, results = await stages.ci(await self._ctx())
-        return stages.finish("ci", reports_dir, results, fail_on_error)
+        run = await stages.ci(await self._ctx())
+        return stages.finish("ci", run.reports, run.results, fail_on_error)
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def release(

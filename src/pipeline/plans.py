@@ -229,10 +229,67 @@ def render_plan(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def sbom_file(app: str, sbom_format: str) -> str:
+@dataclass(frozen=True)
+class SbomFormatSpec:
+    """How each tool names one SBOM format (the one table of them)."""
+
+    suffix: str  # file name: <app>.<suffix>
+    syft: str  # syft -o
+    trivy: str  # trivy --format
+    cosign_predicate: str  # cosign attest --type
+
+
+# keys: the values config.Sbom.format allows
+SBOM_FORMATS: dict[str, SbomFormatSpec] = {
+    "cyclonedx-json": SbomFormatSpec("cdx.json", "cyclonedx-json", "cyclonedx", "cyclonedx"),
+    "spdx-json": SbomFormatSpec("spdx.json", "spdx-json", "spdx-json", "spdxjson"),
+}
+
+
+def sbom_format(name: str) -> SbomFormatSpec:
+    try:
+        return SBOM_FORMATS[name]
+    except KeyError:
+        raise PlanError(
+            f"sbom.format {name!r} is not supported; use one of {', '.join(SBOM_FORMATS)}"
+        ) from None
+
+
+def sbom_file(app: str, sbom_format_name: str) -> str:
     """File name of an app's SBOM in the sbom/ and release directories."""
-    suffix = "cdx.json" if sbom_format == "cyclonedx-json" else "spdx.json"
-    return f"{app}.{suffix}"
+    return f"{app}.{sbom_format(sbom_format_name).suffix}"
+
+
+def refs_by_app(config: PipelineConfig, refs: list[str]) -> dict[str, str]:
+    """Map digest references to the project's apps; anything else is refused."""
+    by_app: dict[str, str] = {}
+    for ref in refs:
+        repo, _ = split_digest_ref(ref)
+        app = next((a for a in APP_NAMES if repo == repository(config, a)), None)
+        if app is None:
+            expected = ", ".join(repository(config, a) for a in APP_NAMES)
+            raise PlanError(f"image {ref!r} is not one of this project's repositories ({expected})")
+        if app in by_app:
+            raise PlanError(f"two references given for {app}: {by_app[app]!r} and {ref!r}")
+        by_app[app] = ref
+    if not by_app:
+        raise PlanError("no image given: pass --images <repo>@sha256:... (from push)")
+    return by_app
+
+
+def push_plans(config: PipelineConfig, inputs: BuildInputs) -> dict[str, ImagePlan]:
+    """The plans of a push: refused without a commit (images are tagged by it)."""
+    if not inputs.revision:
+        raise PlanError("push needs the commit: pass --revision=$(git rev-parse HEAD)")
+    return image_plans(config, inputs)  # validates revision and version before any push
+
+
+def pushed_digest(app: str, published: list[str]) -> str:
+    """The one `repo@sha256:` that every tag of an app was published with."""
+    refs = {digest_ref(address) for address in published}
+    if len(refs) != 1:
+        raise PlanError(f"{app}: tags were published with different digests: {sorted(refs)}")
+    return refs.pop()
 
 
 DEFAULT_PYTHON_IMAGE = "python:3.13-slim"

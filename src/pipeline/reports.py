@@ -9,7 +9,11 @@ import json
 import re
 import shlex
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from pipeline.config import APP_NAMES, PipelineConfig
+from pipeline.plans import BuildInputs, image_plans, sbom_file
+from pipeline.policy import PolicyResult
 
 OUTPUT_TAIL_LINES = 40
 ERROR_TAIL_LINES = 20  # of stderr and of stdout each, when a command failed
@@ -98,10 +102,20 @@ def summary_markdown(title: str, results: list[StepResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What CI reads from an exported summary.json: `dagger call` exits 1 for every failure, so the
+# outcome is in the report, not in the exit code (docs/ci.md).
+Outcome = Literal["passed", "failed"]
+
+
+def outcome(results: list[StepResult]) -> Outcome:
+    return "passed" if all(r.ok for r in results) else "failed"
+
+
 def summary_json(title: str, results: list[StepResult]) -> str:
     return json.dumps(
         {
             "title": title,
+            "outcome": outcome(results),
             "passed": all(r.ok for r in results),
             "steps": [{**asdict(r), "detail": strip_ansi(r.detail)} for r in results],
         },
@@ -143,3 +157,25 @@ class ReleaseReport:
                 f"{self.sbom.get(app, '-')} | {self.signatures.get(app, 'not signed')} |"
             )
         return "\n".join(lines) + "\n"
+
+
+def release_report(
+    config: PipelineConfig,
+    inputs: BuildInputs,
+    refs: dict[str, str],
+    policy: PolicyResult,
+    signed: dict[str, dict[str, str]],
+) -> ReleaseReport:
+    """The release report from what the release has in hand: digests, verdict, signatures."""
+    plans = image_plans(config, inputs)
+    return ReleaseReport(
+        project=config.project,
+        revision=inputs.revision,
+        version=inputs.version,
+        images=dict(refs),
+        tags={app: plans[app].tags for app in APP_NAMES},
+        scan={"passed": policy.passed, "counts": policy.counts},
+        sbom={app: f"sbom/{sbom_file(app, config.sbom.format)}" for app in APP_NAMES},
+        signatures={app: s["signature"] for app, s in signed.items()},
+        attestations={app: s.get("attestation", "") for app, s in signed.items()},
+    )

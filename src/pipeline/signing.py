@@ -10,12 +10,11 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from pipeline.plans import PlanError, split_digest_ref
+from pipeline.plans import PlanError, sbom_format, split_digest_ref
 
 KEY_PATH = "/run/secrets/cosign.key"
 OIDC_TOKEN_PATH = "/run/secrets/oidc-token"
 SBOM_DIR = "/sbom"
-PREDICATE_TYPES = {"cyclonedx-json": "cyclonedx", "spdx-json": "spdxjson"}
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def sign_script(ref: str, mode: SignMode) -> str:
     return shlex.join(["cosign", "sign", "--yes", *_auth_flags(mode), ref])
 
 
-def attest_script(ref: str, mode: SignMode, sbom_file: str, sbom_format: str) -> str:
+def attest_script(ref: str, mode: SignMode, sbom_file: str, sbom_format_name: str) -> str:
     split_digest_ref(ref)
     return shlex.join(
         [
@@ -72,7 +71,7 @@ def attest_script(ref: str, mode: SignMode, sbom_file: str, sbom_format: str) ->
             "--yes",
             *_auth_flags(mode),
             "--type",
-            PREDICATE_TYPES[sbom_format],
+            sbom_format(sbom_format_name).cosign_predicate,
             "--predicate",
             f"{SBOM_DIR}/{sbom_file}",
             ref,
@@ -81,9 +80,9 @@ def attest_script(ref: str, mode: SignMode, sbom_file: str, sbom_format: str) ->
 
 
 def full_script(
-    registry: str, ref: str, mode: SignMode, sbom_file: str | None, sbom_format: str
+    registry: str, ref: str, mode: SignMode, sbom_file: str | None, sbom_format_name: str
 ) -> str:
     steps = ["set -eu", login_script(registry), sign_script(ref, mode)]
     if sbom_file is not None:
-        steps.append(attest_script(ref, mode, sbom_file, sbom_format))
+        steps.append(attest_script(ref, mode, sbom_file, sbom_format_name))
     return "\n".join(steps)

@@ -32,24 +32,34 @@ from pipeline.loadtest import (
 from pipeline.plans import (
     BuildInputs,
     ImagePlan,
-    digest_ref,
     image_plans,
+    push_plans,
+    pushed_digest,
     python_tool_image,
-    repository,
+    refs_by_app,
     sbom_file,
-    split_digest_ref,
+    sbom_format,
 )
-from pipeline.policy import Finding, evaluate, failure_message, parse_trivy, render_markdown
+from pipeline.policy import (
+    Finding,
+    PolicyResult,
+    evaluate,
+    failure_message,
+    parse_trivy,
+    render_markdown,
+)
 from pipeline.reports import (
-    ReleaseReport,
     StepResult,
     error_message,
     exec_error_detail,
+    release_report,
     run_detail,
     summary_json,
     summary_markdown,
     summary_text,
 )
+from pipeline.scans import OUT, ScanJob, image_tar, scan_jobs
+from pipeline.scans import SRC as SCAN_SRC
 from pipeline.signing import (
     KEY_PATH,
     OIDC_TOKEN_PATH,
@@ -290,105 +300,81 @@ async def test(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
 
 # ---- scan ------------------------------------------------------------------------------
 
-OUT = "/out"
 
-
-def _scan_jobs(
-    ctx: Ctx, imgs: dict[str, dagger.Container], refresh_db: bool = False
-) -> dict[str, tuple[str, dagger.Container, list[str]]]:
-    """stem -> (source label, container, trivy args writing OUT/<stem>.json)."""
+def _scan_containers(
+    ctx: Ctx, imgs: dict[str, dagger.Container], jobs: list[ScanJob], refresh_db: bool
+) -> dict[str, dagger.Container]:
+    """stem -> the Trivy container holding what the job scans (scans.scan_jobs decides)."""
     now = dt.datetime.now(dt.UTC)
     refresh = now.isoformat() if refresh_db else ""
     base = c.trivy(ctx.config, ctx.ca, now.date().isoformat(), refresh).with_exec(
         ["mkdir", "-p", OUT]
     )
-    json_out = ["--format", "json", "--exit-code", "0", "--output"]
-    jobs: dict[str, tuple[str, dagger.Container, list[str]]] = {}
-    for app, img in imgs.items():
-        tar = f"/images/{app}.tar"
-        jobs[f"image-{app}"] = (
-            f"image {app}",
-            base.with_file(tar, img.as_tarball()),
-            [
-                "trivy",
-                "image",
-                "--scanners",
-                "vuln",
-                "--input",
-                tar,
-                *json_out,
-                f"{OUT}/image-{app}.json",
-            ],
-        )
-    jobs["config"] = (
-        "config",
-        base.with_directory(c.SRC, ctx.source, include=["dockerfiles/**", "k8s/**"]),
-        ["trivy", "config", *json_out, f"{OUT}/config.json", c.SRC],
-    )
-    jobs["secrets"] = (
-        "secrets",
-        base.with_directory(c.SRC, ctx.source),
-        ["trivy", "fs", "--scanners", "secret", *json_out, f"{OUT}/secrets.json", c.SRC],
-    )
-    return jobs
+    out: dict[str, dagger.Container] = {}
+    for job in jobs:
+        ctr = base
+        if job.app is not None:
+            ctr = ctr.with_file(image_tar(job.app), imgs[job.app].as_tarball())
+        if job.source_include is not None:
+            include = list(job.source_include) or None
+            ctr = ctr.with_directory(SCAN_SRC, ctx.source, include=include)
+        out[job.stem] = ctr
+    return out
 
 
-async def scan(
-    ctx: Ctx, imgs: dict[str, dagger.Container], refresh_db: bool = False
-) -> tuple[dagger.Directory, StepResult]:
-    jobs = _scan_jobs(ctx, imgs, refresh_db)
+@dataclass(frozen=True)
+class Scanned:
+    """What `scan` produced: its reports, its step result and the policy verdict (if judged)."""
 
-    async def one(stem: str) -> tuple[list[Finding], dagger.Directory]:
-        label, ctr, args = jobs[stem]
-        done = ctr.with_exec(args).with_exec(
-            [
-                "trivy",
-                "convert",
-                "--format",
-                "sarif",
-                "--output",
-                f"{OUT}/{stem}.sarif",
-                f"{OUT}/{stem}.json",
-            ]
-        )
-        report = await done.file(f"{OUT}/{stem}.json").contents()
+    reports: dagger.Directory
+    result: StepResult
+    policy: PolicyResult | None
+
+
+async def scan(ctx: Ctx, imgs: dict[str, dagger.Container], refresh_db: bool = False) -> Scanned:
+    jobs = scan_jobs(imgs)
+    containers = _scan_containers(ctx, imgs, jobs, refresh_db)
+
+    async def one(job: ScanJob) -> tuple[list[Finding], dagger.Directory]:
+        done = containers[job.stem].with_exec(list(job.args)).with_exec(list(job.convert_args()))
+        report = await done.file(job.report).contents()
         files = (
             dag.directory()
-            .with_file(f"{stem}.json", done.file(f"{OUT}/{stem}.json"))
-            .with_file(f"{stem}.sarif", done.file(f"{OUT}/{stem}.sarif"))
+            .with_file(f"{job.stem}.json", done.file(job.report))
+            .with_file(f"{job.stem}.sarif", done.file(job.sarif))
         )
-        return parse_trivy(label, report), files
+        return parse_trivy(job.label, report), files
 
     name = "scan (trivy: images, config, secrets)"
-    done = await settle({stem: (lambda s=stem: one(s)) for stem in jobs})
+    done = await settle({job.stem: (lambda j=job: one(j)) for job in jobs})
     findings: list[Finding] = []
     reports = dag.directory()
     failed: list[str] = []
-    for stem in jobs:
-        outcome = done[stem]
+    for job in jobs:
+        outcome = done[job.stem]
         if isinstance(outcome, Exception):
             if not isinstance(outcome, STEP_ERRORS):
                 raise outcome
-            failed.append(f"[{jobs[stem][0]}] {_error_text(outcome)}")
+            failed.append(f"[{job.label}] {_error_text(outcome)}")
             continue
         found, files = outcome
         findings.extend(found)
         reports = reports.with_directory(".", files)
     if failed:  # the scans that ran keep their reports; the step fails naming the others
-        return reports, StepResult(name, False, "\n".join(["scan failed:", *failed]))
+        return Scanned(reports, StepResult(name, False, "\n".join(["scan failed:", *failed])), None)
     result = evaluate(findings, ctx.config.scan, dt.datetime.now(dt.UTC).date())
     reports = reports.with_new_file(
         "findings.md", render_markdown(result, ctx.config.scan)
     ).with_new_file("policy.json", json.dumps(result.to_dict(), indent=2))
     detail = "" if result.passed else failure_message(result)
-    return reports, StepResult(name, result.passed, detail)
+    return Scanned(reports, StepResult(name, result.passed, detail), result)
 
 
 def published_images(
     ctx: Ctx, refs: list[str], username: str, password: dagger.Secret | None
 ) -> dict[str, dagger.Container]:
     """Containers of already published images (by digest), e.g. what is deployed."""
-    by_app = refs_by_app(ctx.config, refs)
+    by_app = refs_by_app(ctx.config, refs)  # plans.refs_by_app: refuses foreign images
     out: dict[str, dagger.Container] = {}
     for app, ref in by_app.items():
         ctr = dag.container()
@@ -437,30 +423,27 @@ async def load_test(
 
 
 def _sbom_container(ctx: Ctx, app: str, img: dagger.Container) -> tuple[dagger.Container, str]:
-    tools, fmt = ctx.config.tools, ctx.config.sbom.format
-    name = sbom_file(app, fmt)
-    tar = f"/images/{app}.tar"
+    fmt = sbom_format(ctx.config.sbom.format)
+    path = f"/{sbom_file(app, ctx.config.sbom.format)}"
+    tar = image_tar(app)
     if ctx.config.sbom.tool == "syft":
         ctr = (
             dag.container()
-            .from_(tools.syft)
+            .from_(ctx.config.tools.syft)
             .with_file(tar, img.as_tarball())
             .with_exec(
-                ["scan", f"oci-archive:{tar}", "-o", fmt],
+                ["scan", f"oci-archive:{tar}", "-o", fmt.syft],
                 use_entrypoint=True,
-                redirect_stdout=f"/{name}",
+                redirect_stdout=path,
             )
         )
-        return ctr, f"/{name}"
-    trivy_format = "cyclonedx" if fmt == "cyclonedx-json" else "spdx-json"
+        return ctr, path
     ctr = (
         c.trivy(ctx.config, ctx.ca)
         .with_file(tar, img.as_tarball())
-        .with_exec(
-            ["trivy", "image", "--input", tar, "--format", trivy_format, "--output", f"/{name}"]
-        )
+        .with_exec(["trivy", "image", "--input", tar, "--format", fmt.trivy, "--output", path])
     )
-    return ctr, f"/{name}"
+    return ctr, path
 
 
 async def sbom(ctx: Ctx, imgs: dict[str, dagger.Container]) -> dagger.Directory:
@@ -483,16 +466,11 @@ async def push(
     ctx: Ctx, imgs: dict[str, dagger.Container], username: str, password: dagger.Secret
 ) -> dict[str, str]:
     """Publish every tag of both images; app -> `<repo>@sha256:<digest>`."""
-    if not ctx.inputs.revision:
-        raise StepFailed("push needs the commit: pass --revision=$(git rev-parse HEAD)")
-    plans = ctx.plans  # validates revision and version before anything is pushed
+    plans = push_plans(ctx.config, ctx.inputs)  # refuses before anything is pushed
 
     async def one(app: str) -> str:
         ctr = imgs[app].with_registry_auth(ctx.config.registry.host, username, password)
-        refs = {digest_ref(await ctr.publish(address)) for address in plans[app].addresses}
-        if len(refs) != 1:
-            raise StepFailed(f"{app}: tags were published with different digests: {sorted(refs)}")
-        return refs.pop()
+        return pushed_digest(app, [await ctr.publish(address) for address in plans[app].addresses])
 
     done = await gather({app: (lambda a=app: one(a)) for app in APP_NAMES}, "push")
     return {app: str(done[app]) for app in APP_NAMES}
@@ -551,17 +529,26 @@ async def sign(
 # ---- ci and release --------------------------------------------------------------------
 
 
-async def ci(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
+@dataclass(frozen=True)
+class CiRun:
+    """What ci produced: its reports, one result per step, and the scan verdict (if judged)."""
+
+    reports: dagger.Directory
+    results: list[StepResult]
+    policy: PolicyResult | None
+
+
+async def ci(ctx: Ctx) -> CiRun:
     """lint, test, build and scan concurrently; the reports and one result per step."""
 
-    async def build_and_scan() -> tuple[StepResult, dagger.Directory, StepResult]:
+    async def build_and_scan() -> tuple[StepResult, Scanned]:
         try:
             imgs = await images(ctx)
         except STEP_ERRORS as e:
             failed = StepResult("build (runtime images)", False, _error_text(e))
-            return failed, dag.directory(), StepResult("scan", False, "not run: the build failed")
-        scan_dir, scanned = await scan(ctx, imgs)
-        return StepResult("build (runtime images)", True), scan_dir, scanned
+            not_run = StepResult("scan", False, "not run: the build failed")
+            return failed, Scanned(dag.directory(), not_run, None)
+        return StepResult("build (runtime images)", True), await scan(ctx, imgs)
 
     done = await settle(
         {"lint": lambda: lint(ctx), "test": lambda: test(ctx), "build+scan": build_and_scan}
@@ -569,19 +556,22 @@ async def ci(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
     for key, outcome in done.items():  # a part that failed as a whole is recorded as such
         if isinstance(outcome, STEP_ERRORS):
             failed = StepResult(key, False, _error_text(outcome))
+            not_run = Scanned(dag.directory(), StepResult("scan", False, "not run"), None)
             done[key] = {
                 "lint": [failed],
                 "test": (dag.directory(), [failed]),
-                "build+scan": (failed, dag.directory(), StepResult("scan", False, "not run")),
+                "build+scan": (failed, not_run),
             }[key]
         elif isinstance(outcome, Exception):
             raise outcome
     lint_results: list[StepResult] = done["lint"]
     test_dir, test_results = done["test"]
-    built, scan_dir, scanned = done["build+scan"]
-    results = [*lint_results, *test_results, built, scanned]
-    reports = dag.directory().with_directory("test", test_dir).with_directory("scan", scan_dir)
-    return reports, results
+    built, scanned = done["build+scan"]
+    results = [*lint_results, *test_results, built, scanned.result]
+    reports = (
+        dag.directory().with_directory("test", test_dir).with_directory("scan", scanned.reports)
+    )
+    return CiRun(reports, results, scanned.policy)
 
 
 def finish(
@@ -597,51 +587,21 @@ def finish(
 
 async def release(ctx: Ctx, creds: SignInputs) -> dagger.Directory:
     """ci (must pass), then push, SBOM, sign, and the release report."""
-    ci_dir, results = await ci(ctx)
-    finish("ci", ci_dir, results, fail_on_error=True)
+    run = await ci(ctx)
+    finish("ci", run.reports, run.results, fail_on_error=True)
+    assert run.policy is not None  # a passed ci has judged its scan
     imgs = await images(ctx)
     refs = await push(ctx, imgs, creds.username, creds.password)
     sbom_dir = await sbom(ctx, imgs)
     signed: dict[str, dict[str, str]] = {}
     if ctx.config.signing.enabled:
         signed = await sign(ctx, refs, creds, sbom_dir)
-    policy = json.loads(await ci_dir.file("scan/policy.json").contents())
-    plans = ctx.plans
-    report = ReleaseReport(
-        project=ctx.config.project,
-        revision=ctx.inputs.revision,
-        version=ctx.inputs.version,
-        images=refs,
-        tags={app: plans[app].tags for app in APP_NAMES},
-        scan={"passed": bool(policy.get("passed")), "counts": policy.get("counts", {})},
-        sbom={app: f"sbom/{sbom_file(app, ctx.config.sbom.format)}" for app in APP_NAMES},
-        signatures={app: s["signature"] for app, s in signed.items()},
-        attestations={app: s.get("attestation", "") for app, s in signed.items()},
-    )
+    report = release_report(ctx.config, ctx.inputs, refs, run.policy, signed)
     return (
         dag.directory()
         .with_new_file("release.json", report.to_json())
         .with_new_file("release.md", report.to_markdown())
         .with_directory("sbom", sbom_dir)
-        .with_directory("scan", ci_dir.directory("scan"))
-        .with_directory("test", ci_dir.directory("test"))
+        .with_directory("scan", run.reports.directory("scan"))
+        .with_directory("test", run.reports.directory("test"))
     )
-
-
-def refs_by_app(config: PipelineConfig, refs: list[str]) -> dict[str, str]:
-    """Map digest references to the project's apps; anything else is refused."""
-    by_app: dict[str, str] = {}
-    for ref in refs:
-        repo, _ = split_digest_ref(ref)
-        app = next((a for a in APP_NAMES if repo == repository(config, a)), None)
-        if app is None:
-            expected = ", ".join(repository(config, a) for a in APP_NAMES)
-            raise StepFailed(
-                f"image {ref!r} is not one of this project's repositories ({expected})"
-            )
-        if app in by_app:
-            raise StepFailed(f"two references given for {app}: {by_app[app]!r} and {ref!r}")
-        by_app[app] = ref
-    if not by_app:
-        raise StepFailed("no image given: pass --images <repo>@sha256:... (from push)")
-    return by_app

@@ -1,0 +1,91 @@
+"""The Trivy scans of `scan`: which scans run, on what, with which command, writing which file.
+
+Plain Python (no `dagger` import), like `lint_steps`: stages.py mounts what each job names
+and runs its commands; the same commands run under plain Docker with Trivy installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+ScanKind = Literal["image", "config", "secrets"]
+SCAN_KINDS: tuple[ScanKind, ...] = ("image", "config", "secrets")
+OUT = "/out"
+SRC = "/src"
+# what the config scan reads: the Dockerfiles and the chart, values and cluster add-ons
+CONFIG_INCLUDE = ("dockerfiles/**", "k8s/**")
+_JSON_OUT = ("--format", "json", "--exit-code", "0", "--output")
+
+
+def image_tar(app: str) -> str:
+    return f"/images/{app}.tar"
+
+
+@dataclass(frozen=True)
+class ScanJob:
+    """One Trivy run; its JSON report at OUT/<stem>.json, converted to OUT/<stem>.sarif."""
+
+    stem: str
+    label: str  # the source named in findings: "image backend", "config", "secrets"
+    kind: ScanKind
+    args: tuple[str, ...]
+    app: str | None = None  # image scans: the image (mounted as an OCI tarball)
+    # repository files mounted at SRC: None = none, () = all, else these globs
+    source_include: tuple[str, ...] | None = None
+
+    @property
+    def report(self) -> str:
+        return f"{OUT}/{self.stem}.json"
+
+    @property
+    def sarif(self) -> str:
+        return f"{OUT}/{self.stem}.sarif"
+
+    def convert_args(self) -> tuple[str, ...]:
+        return ("trivy", "convert", "--format", "sarif", "--output", self.sarif, self.report)
+
+
+def scan_jobs(apps: Iterable[str]) -> list[ScanJob]:
+    """Vulnerabilities of each image, misconfigurations of dockerfiles/ and k8s/, secrets."""
+    jobs: list[ScanJob] = []
+    for app in apps:
+        stem = f"image-{app}"
+        jobs.append(
+            ScanJob(
+                stem=stem,
+                label=f"image {app}",
+                kind="image",
+                app=app,
+                args=(
+                    "trivy",
+                    "image",
+                    "--scanners",
+                    "vuln",
+                    "--input",
+                    image_tar(app),
+                    *_JSON_OUT,
+                    f"{OUT}/{stem}.json",
+                ),
+            )
+        )
+    jobs.append(
+        ScanJob(
+            stem="config",
+            label="config",
+            kind="config",
+            args=("trivy", "config", *_JSON_OUT, f"{OUT}/config.json", SRC),
+            source_include=CONFIG_INCLUDE,
+        )
+    )
+    jobs.append(
+        ScanJob(
+            stem="secrets",
+            label="secrets",
+            kind="secrets",
+            args=("trivy", "fs", "--scanners", "secret", *_JSON_OUT, f"{OUT}/secrets.json", SRC),
+            source_include=(),
+        )
+    )
+    return jobs
