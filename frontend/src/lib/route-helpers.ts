@@ -1,6 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 import type * as z from "zod/mini";
-import { readJson } from "./backend";
+import { backendFetch, readJson, requestIdFrom } from "./backend";
 import { formatDetail } from "./errors";
 
 export function jsonError(status: number, detail: string, requestId: string): NextResponse {
@@ -50,6 +50,33 @@ export async function relayError(response: Response, requestId: string): Promise
 
 export function backendUnavailable(requestId: string): NextResponse {
   return jsonError(502, "The backend is unavailable. Please try again shortly.", requestId);
+}
+
+/**
+ * The shared body of the sign-in and registration route handlers: refuse cross-origin posts,
+ * validate the JSON body, POST it to the backend's `backendPath`, relay its error or hand the
+ * successful answer to `respond` (which sets cookies or passes the body on).
+ */
+export async function forwardAuthPost<T extends z.ZodMiniType>(
+  request: NextRequest,
+  backendPath: string,
+  schema: T,
+  respond: (upstream: Response, requestId: string) => Promise<NextResponse>,
+): Promise<NextResponse> {
+  const requestId = requestIdFrom(request.headers);
+  const crossOrigin = crossOriginProblem(request);
+  if (crossOrigin) return jsonError(403, crossOrigin, requestId);
+  const body = await parseBody(request, schema, requestId);
+  if ("response" in body) return body.response;
+
+  let upstream: Response;
+  try {
+    upstream = await backendFetch(backendPath, { method: "POST", body: JSON.stringify(body.data), contentType: "application/json", requestId });
+  } catch {
+    return backendUnavailable(requestId);
+  }
+  if (!upstream.ok) return relayError(upstream, requestId);
+  return respond(upstream, requestId);
 }
 
 const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;

@@ -1,55 +1,31 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState, type FormEvent } from "react";
-import { apiFetch, errorMessage } from "@/lib/client-api";
-import { LENGTHS, TONES, fieldErrors, loadSchemas } from "@/lib/constants";
+import ErrorNotice from "@/components/ErrorNotice";
+import { apiFetch } from "@/lib/client-api";
+import { LENGTHS, TONES } from "@/lib/constants";
 import type { Draft } from "@/lib/types";
-import { useHydrated } from "@/lib/use-hydrated";
+import { useSchemaForm } from "@/lib/use-schema-form";
 
 export default function GenerateForm({ documents }: { documents: { id: string; filename: string }[] }) {
   const router = useRouter();
-  const [errors, setErrors] = useState<Record<string, string>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const hydrated = useHydrated();
-  // Fetch the validation schemas while the user types, not on the critical path.
-  useEffect(() => void loadSchemas(), []);
-
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
-    const topic = String(form.get("topic") ?? "").trim();
-    const { generateSchema } = await loadSchemas();
-    const parsed = generateSchema.safeParse({
+  const { errors, formError, busy, canSubmit, onSubmit } = useSchemaForm({
+    schema: (schemas) => schemas.generateSchema,
+    read: (form) => ({
       document_ids: form.getAll("document_ids").map(String),
-      topic: topic || undefined,
+      topic: String(form.get("topic") ?? "").trim() || undefined,
       tone: form.get("tone"),
       length: form.get("length"),
-    });
-    if (!parsed.success) {
-      setErrors(fieldErrors(parsed.error));
-      return;
-    }
-    setErrors({});
-    setFormError(null);
-    setBusy(true);
-    try {
-      const draft = await apiFetch<Draft>("/api/bff/drafts/generate", { json: parsed.data });
+    }),
+    send: async (data) => {
+      const draft = await apiFetch<Draft>("/api/bff/drafts/generate", { json: data });
       router.push(`/drafts/${draft.id}`);
-    } catch (error) {
-      setFormError(errorMessage(error));
-      setBusy(false);
-    }
-  }
+    },
+  });
 
   return (
-    <form className="stack card" method="post" onSubmit={submit} noValidate aria-busy={busy}>
-      {formError ? (
-        <p role="alert" className="alert error">
-          {formError}
-        </p>
-      ) : null}
+    <form className="stack card" method="post" onSubmit={onSubmit} noValidate aria-busy={busy}>
+      {formError ? <ErrorNotice message={formError} /> : null}
       <fieldset aria-describedby={errors.document_ids ? "documents-error" : undefined}>
         <legend>Source documents (up to 20)</legend>
         <ul className="checklist">
@@ -93,7 +69,7 @@ export default function GenerateForm({ documents }: { documents: { id: string; f
           </select>
         </div>
       </div>
-      <button type="submit" className="primary" disabled={busy || !hydrated}>
+      <button type="submit" className="primary" disabled={!canSubmit}>
         {busy ? "Generating…" : "Generate draft"}
       </button>
       {busy ? (

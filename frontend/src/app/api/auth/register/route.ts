@@ -1,26 +1,11 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { backendFetch, readJson, requestIdFrom } from "@/lib/backend";
-import { crossOriginProblem, backendUnavailable, jsonError, parseBody, relayError } from "@/lib/route-helpers";
+import { readJson } from "@/lib/backend";
+import { forwardAuthPost } from "@/lib/route-helpers";
 import { registerSchema } from "@/lib/schemas";
 
-export async function POST(request: NextRequest) {
-  const requestId = requestIdFrom(request.headers);
-  const crossOrigin = crossOriginProblem(request);
-  if (crossOrigin) return jsonError(403, crossOrigin, requestId);
-  const body = await parseBody(request, registerSchema, requestId);
-  if ("response" in body) return body.response;
-
-  let upstream: Response;
-  try {
-    upstream = await backendFetch("auth/register", {
-      method: "POST",
-      body: JSON.stringify(body.data),
-      contentType: "application/json",
-      requestId,
-    });
-  } catch {
-    return backendUnavailable(requestId);
-  }
-  if (!upstream.ok) return relayError(upstream, requestId);
-  return NextResponse.json(await readJson(upstream), { status: 201, headers: { "X-Request-ID": requestId } });
+/** Creates an account and passes the backend's answer (the new user) on. */
+export function POST(request: NextRequest) {
+  return forwardAuthPost(request, "auth/register", registerSchema, async (upstream, requestId) =>
+    NextResponse.json(await readJson(upstream), { status: 201, headers: { "X-Request-ID": requestId } }),
+  );
 }
