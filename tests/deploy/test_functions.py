@@ -258,6 +258,50 @@ def test_dry_run_needs_no_kubeconfig() -> None:
     assert engine.calls("withMountedSecret") == []
 
 
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            {"backend_image": "ghcr.io/acme/backend:latest", "frontend_image": FRONTEND},
+            "backend image ghcr.io/acme/backend:latest is a tag; environment 'staging' "
+            + "deploys images by digest only",
+        ),
+        ({}, "--backend-image: no image for backend; pass --backend-image REPO@sha256:<digest>"),
+        (
+            {"release_report": "bad"},
+            "--release-report: not valid JSON",
+        ),
+    ],
+)
+def test_dry_run_checks_its_inputs_before_any_download(
+    inputs: dict[str, Any], message: str
+) -> None:
+    """issue 18: a missing digest is reported before kubectl, the plugin, cosign or helm is
+    downloaded, and before any container runs."""
+    error, engine = run_error(
+        "deploy", {"env": "staging", "dry_run": True, **inputs}, files={"bad": "{not json"}
+    )
+    assert message in error
+    assert engine.calls("http") == [] and engine.calls("withExec") == []
+
+
+@pytest.mark.parametrize(
+    ("env", "tools"),
+    [
+        ("dev", {"helm"}),  # render only
+        ("prod", {"helm", "cosign"}),  # render + signature gates
+        ("local", {"helm"}),  # and no throwaway cluster is started for a render
+    ],
+)
+def test_dry_run_downloads_only_what_it_runs(env: str, tools: set[str]) -> None:
+    inputs = {"env": env, "dry_run": True, "release_report": "r", "approved_by": "alice"}
+    _, engine = run("deploy", inputs)
+    urls = {c.args["url"] for c in engine.calls("http")}
+    assert urls == {tool_urls("amd64")[t] for t in tools}  # type: ignore[index]
+    assert engine.calls("asService") == [] and engine.calls("withServiceBinding") == []
+    assert "--kubeconfig" not in orchestrator_exec(engine)
+
+
 def test_local_rehearsal_binds_a_k3s_service_and_uses_its_kubeconfig() -> None:
     _, engine = run("deploy", {"env": "local", "release_report": "r"})
     services = {
