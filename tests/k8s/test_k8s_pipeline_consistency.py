@@ -70,7 +70,9 @@ def test_the_edge_may_reach_the_backend(renders: dict[str, Render]) -> None:
     policy = prod.get("NetworkPolicy", f"{FULLNAME}-backend")
     assert policy
     peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
-    assert {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}} in peers
+    assert {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    } in peers
     istio = prod.get("AuthorizationPolicy", f"{FULLNAME}-backend")
     assert istio
     principals = istio["spec"]["rules"][0]["from"][0]["source"]["principals"]
@@ -79,7 +81,9 @@ def test_the_edge_may_reach_the_backend(renders: dict[str, Render]) -> None:
     policy = staging.get("NetworkPolicy", f"{FULLNAME}-backend")
     assert policy
     peers = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
-    assert {"podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": FULLNAME}}} in peers
+    assert {
+        "podSelector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": FULLNAME}}
+    } in peers
 
 
 def test_meshed_ingress_names_one_service_per_ingress(renders: dict[str, Render]) -> None:
@@ -89,3 +93,47 @@ def test_meshed_ingress_names_one_service_per_ingress(renders: dict[str, Render]
         (path,) = rule["http"]["paths"]
         vhost = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/upstream-vhost"]
         assert vhost.startswith(path["backend"]["service"]["name"] + ".")
+
+
+def _deadline_module() -> Any:
+    import importlib
+    import sys
+
+    src = str(REPO / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    return importlib.import_module("pipeline.deploy.deadline")
+
+
+def test_rollout_deadline_covers_each_environments_planned_waits(
+    renders: dict[str, Render],
+) -> None:
+    """D3: prod's pauses (17 min) exceeded its 600 s timeout, so every canary rolled back."""
+    deadline = _deadline_module()
+    envs = pipeline_environments()
+    for name in ("staging", "prod"):
+        render = renders[name]
+        rollouts = render.of_kind("Rollout")
+        templates = {t["metadata"]["name"]: t for t in render.of_kind("AnalysisTemplate")}
+        timeout = envs[name].get("timeout_seconds", 300)
+        planned = max(deadline.planned_wait_seconds(r, templates) for r in rollouts)
+        assert planned > 0, f"{name}: no planned wait found in the rendered Rollouts"
+        assert deadline.deadline_seconds(timeout, rollouts, templates) == timeout + planned
+    prod = renders["prod"]
+    backend = prod.get("Rollout", f"{FULLNAME}-backend")
+    assert backend
+    assert deadline.planned_wait_seconds(backend, {}) == 17 * 60
+    # The background analysis must be able to finish its measurements within the pauses that
+    # follow analysisStartingStep, or the rollout completes before it has judged the canary.
+    canary = backend["spec"]["strategy"]["canary"]
+    after_start = {
+        "spec": {
+            "strategy": {"canary": {"steps": canary["steps"][canary["analysis"]["startingStep"] :]}}
+        }
+    }
+    (template,) = [
+        t
+        for t in prod.of_kind("AnalysisTemplate")
+        if t["metadata"]["name"].endswith("canary-health")
+    ]
+    assert deadline.analysis_seconds(template) <= deadline.planned_wait_seconds(after_start, {})

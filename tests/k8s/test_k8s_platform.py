@@ -263,9 +263,7 @@ def test_staging_mesh_and_acme_solver_name_the_gateway_a_deploy_creates(
 
 
 def test_elasticsearch_ca_reaches_the_backend(renders: dict[str, Render]) -> None:
-    copies = {
-        d["metadata"]["namespace"]: d for d in manifests() if d["kind"] == "ExternalSecret"
-    }
+    copies = {d["metadata"]["namespace"]: d for d in manifests() if d["kind"] == "ExternalSecret"}
     es = next(d for d in manifests() if d["kind"] == "Elasticsearch")
     assert "selfSignedCertificate" in es["spec"]["http"]["tls"]  # ECK's own CA signs https
     for env in ("staging", "prod"):
@@ -286,7 +284,13 @@ def test_elasticsearch_ca_reaches_the_backend(renders: dict[str, Render]) -> Non
         copy = copies[namespace_of(env)]
         assert copy["spec"]["target"]["name"] == secret
         assert copy["spec"]["data"] == [
-            {"secretKey": key, "remoteRef": {"key": f"{es['metadata']['name']}-es-http-certs-public", "property": "ca.crt"}}
+            {
+                "secretKey": key,
+                "remoteRef": {
+                    "key": f"{es['metadata']['name']}-es-http-certs-public",
+                    "property": "ca.crt",
+                },
+            }
         ]
     dev = renders["dev"]
     backend = next(w for w in dev.workloads() if w["metadata"]["name"].endswith("backend"))

@@ -430,7 +430,10 @@ def test_blue_green_analysis_sees_the_preview_pods(renders: dict[str, Render]) -
         assert monitor
         (expr,) = monitor["spec"]["selector"]["matchExpressions"]
         assert set(expr["values"]) == {"active", "preview"}
-        relabel = {r["targetLabel"]: r["replacement"] for r in monitor["spec"]["endpoints"][0]["relabelings"]}
+        relabel = {
+            r["targetLabel"]: r["replacement"]
+            for r in monitor["spec"]["endpoints"][0]["relabelings"]
+        }
         # Both Services' targets of one pod get identical labels: scraped once, one job.
         assert relabel == {"job": "blog-creator-backend", "service": "blog-creator-backend"}
         rollout = render.get("Rollout", "blog-creator-backend")

@@ -35,7 +35,9 @@ def promtool() -> str:
     return path
 
 
-def run_promtool(promtool: str, tmp: Path, groups: list[dict[str, Any]], tests: list[dict[str, Any]]) -> str:
+def run_promtool(
+    promtool: str, tmp: Path, groups: list[dict[str, Any]], tests: list[dict[str, Any]]
+) -> str:
     (tmp / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     (tmp / "tests.yaml").write_text(
         yaml.safe_dump(
@@ -60,13 +62,24 @@ def prod_rule_groups(renders: dict[str, Render]) -> list[dict[str, Any]]:
     return rule["spec"]["groups"]
 
 
-def requests(status: str, per_30s: int, route: str = "/api/v1/documents", **extra: str) -> dict[str, str]:
-    labels = {"namespace": NS, "job": JOB, "route": route, "status": status, "method": "GET", **extra}
+def requests(
+    status: str, per_30s: int, route: str = "/api/v1/documents", **extra: str
+) -> dict[str, str]:
+    labels = {
+        "namespace": NS,
+        "job": JOB,
+        "route": route,
+        "status": status,
+        "method": "GET",
+        **extra,
+    }
     body = ",".join(f'{k}="{v}"' for k, v in labels.items())
     return {"series": f"http_requests_total{{{body}}}", "values": f"0+{per_30s}x2000"}
 
 
-def firing_window(alertname: str, for_: str, expected: list[dict[str, Any]], start_s: int = 30) -> list[dict[str, Any]]:
+def firing_window(
+    alertname: str, for_: str, expected: list[dict[str, Any]], start_s: int = 30
+) -> list[dict[str, Any]]:
     """Not firing just before `for` has elapsed since the condition became true, firing after."""
     seconds = int(for_[:-1]) * {"s": 1, "m": 60, "h": 3600}[for_[-1]]
     before, after = start_s + seconds - 30, start_s + seconds + 60
@@ -76,7 +89,9 @@ def firing_window(alertname: str, for_: str, expected: list[dict[str, Any]], sta
     ]
 
 
-def test_every_alert_has_a_unit_test(renders: dict[str, Render], promtool: str, tmp_path: Path) -> None:
+def test_every_alert_has_a_unit_test(
+    renders: dict[str, Render], promtool: str, tmp_path: Path
+) -> None:
     groups = prod_rule_groups(renders)
     alerts = {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
     fors = {name: r.get("for") for name, r in alerts.items()}
@@ -179,7 +194,12 @@ def test_every_alert_has_a_unit_test(renders: dict[str, Render], promtool: str, 
                     "alertname": "BlogCreatorPodRestarts",
                     "exp_alerts": [
                         {
-                            "exp_labels": {"namespace": NS, "pod": pod, "container": "backend", "severity": "critical"},
+                            "exp_labels": {
+                                "namespace": NS,
+                                "pod": pod,
+                                "container": "backend",
+                                "severity": "critical",
+                            },
                             "exp_annotations": {
                                 "summary": "Blog Creator pods are restarting",
                                 "description": f"{pod} restarted 3 times in 30 minutes.",
@@ -210,7 +230,9 @@ def test_every_alert_has_a_unit_test(renders: dict[str, Render], promtool: str, 
     run_promtool(promtool, tmp_path, groups, tests)
 
 
-def test_promtool_unit_tests_can_fail(renders: dict[str, Render], promtool: str, tmp_path: Path) -> None:
+def test_promtool_unit_tests_can_fail(
+    renders: dict[str, Render], promtool: str, tmp_path: Path
+) -> None:
     """A wrong expectation (the alert firing before its `for:`) makes promtool fail."""
     groups = prod_rule_groups(renders)
     wrong = [
@@ -221,7 +243,9 @@ def test_promtool_unit_tests_can_fail(renders: dict[str, Render], promtool: str,
                 {
                     "eval_time": "2m",
                     "alertname": "BlogCreatorHigh5xxRatio",
-                    "exp_alerts": [{"exp_labels": {"namespace": NS, "service": JOB, "severity": "critical"}}],
+                    "exp_alerts": [
+                        {"exp_labels": {"namespace": NS, "service": JOB, "severity": "critical"}}
+                    ],
                 }
             ],
         }
@@ -238,24 +262,30 @@ STABLE = "old9a1b"
 
 def analysis_metrics(render: Render) -> dict[str, dict[str, Any]]:
     (template,) = [
-        t for t in render.of_kind("AnalysisTemplate") if t["metadata"]["name"].endswith("-canary-health")
+        t
+        for t in render.of_kind("AnalysisTemplate")
+        if t["metadata"]["name"].endswith("-canary-health")
     ]
     return {m["name"]: m for m in template["spec"]["metrics"]}
 
 
 def bound_query(metric: dict[str, Any]) -> str:
     query = metric["provider"]["prometheus"]["query"]
-    return query.replace("{{args.service-name}}", JOB).replace("{{args.canary-hash}}", CANARY).strip()
+    return (
+        query.replace("{{args.service-name}}", JOB).replace("{{args.canary-hash}}", CANARY).strip()
+    )
 
 
 def condition(expr: str, result: list[float]) -> bool:
     """Evaluate an Argo Rollouts (expr-lang) condition of the forms the chart uses."""
     py = expr.replace("&&", " and ").replace("||", " or ")
     py = re.sub(r"!(?!=)", " not ", py)
-    return bool(eval(py, {"__builtins__": {}}, {"len": len, "isNaN": math.isnan, "result": result}))  # noqa: S307
+    return bool(eval(py, {"__builtins__": {}}, {"len": len, "isNaN": math.isnan, "result": result}))
 
 
-def canary_series(hash_: str, status: str, per_30s: int, route: str = "/api/v1/documents") -> dict[str, str]:
+def canary_series(
+    hash_: str, status: str, per_30s: int, route: str = "/api/v1/documents"
+) -> dict[str, str]:
     return requests(status, per_30s, route=route, rollouts_pod_template_hash=hash_)
 
 
@@ -291,10 +321,16 @@ def test_analysis_has_no_no_data_fallback(renders: dict[str, Render]) -> None:
 def test_analysis_conditions_on_real_values(renders: dict[str, Render]) -> None:
     metrics = analysis_metrics(renders["prod"])
     err, p95, reqs = metrics["error-rate"], metrics["p95-latency"], metrics["canary-requests"]
-    assert condition(err["successCondition"], [0.0]) and not condition(err["failureCondition"], [0.0])
-    assert condition(err["failureCondition"], [0.5]) and not condition(err["successCondition"], [0.5])
+    assert condition(err["successCondition"], [0.0]) and not condition(
+        err["failureCondition"], [0.0]
+    )
+    assert condition(err["failureCondition"], [0.5]) and not condition(
+        err["successCondition"], [0.5]
+    )
     assert condition(p95["successCondition"], [0.5]) and condition(p95["failureCondition"], [2.95])
-    assert condition(reqs["successCondition"], [120.0]) and condition(reqs["failureCondition"], [12.0])
+    assert condition(reqs["successCondition"], [120.0]) and condition(
+        reqs["failureCondition"], [12.0]
+    )
 
 
 def test_analysis_queries_need_the_canarys_own_samples(
@@ -302,10 +338,16 @@ def test_analysis_queries_need_the_canarys_own_samples(
 ) -> None:
     metrics = analysis_metrics(renders["prod"])
     q = {name: bound_query(m) for name, m in metrics.items()}
-    stable = [canary_series(STABLE, "200", 300), canary_series(STABLE, "500", 1), *canary_buckets(STABLE, 300)]
+    stable = [
+        canary_series(STABLE, "200", 300),
+        canary_series(STABLE, "500", 1),
+        *canary_buckets(STABLE, 300),
+    ]
     at = "10m"
 
-    def case(name: str, series: list[dict[str, str]], expected: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    def case(
+        name: str, series: list[dict[str, str]], expected: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, Any]:
         return {
             "name": name,
             "interval": "30s",
@@ -330,7 +372,11 @@ def test_analysis_queries_need_the_canarys_own_samples(
         ),
         case(
             "failing canary",
-            [canary_series(CANARY, "200", 30), canary_series(CANARY, "503", 30), *canary_buckets(CANARY, 60)],
+            [
+                canary_series(CANARY, "200", 30),
+                canary_series(CANARY, "503", 30),
+                *canary_buckets(CANARY, 60),
+            ],
             {"error-rate": [{"labels": "{}", "value": 0.5}]},
         ),
         # Drill e: the canary's pods are not scraped (no series with its hash): no sample.
@@ -348,10 +394,15 @@ def test_analysis_queries_need_the_canarys_own_samples(
         # 3 requests per minute: 6 in the 2 m window, below minRequests (20).
         case(
             "too few requests",
-            [canary_series(CANARY, "200", 0), {**canary_series(CANARY, "200", 0), "values": "0+1.5x2000"}],
+            [
+                canary_series(CANARY, "200", 0),
+                {**canary_series(CANARY, "200", 0), "values": "0+1.5x2000"},
+            ],
             {"error-rate": empty, "p95-latency": empty},
         ),
     ]
     # The "too few" case needs distinct series; give the second one another method.
-    tests[4]["input_series"][-1]["series"] = tests[4]["input_series"][-1]["series"].replace('method="GET"', 'method="POST"')
+    tests[4]["input_series"][-1]["series"] = tests[4]["input_series"][-1]["series"].replace(
+        'method="GET"', 'method="POST"'
+    )
     run_promtool(promtool, tmp_path, [], tests)

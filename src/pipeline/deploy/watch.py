@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from .deadline import rollout_deadline
 from .kube import KUBECTL_TIMEOUT_S, as_dict, as_list, find_workloads, get_rollout, uses_rollouts
 from .request import DeployTarget
 from .tools import Clock, ClusterTools
@@ -169,6 +170,8 @@ def get_rollouts(
 def wait_rollouts(
     tools: ClusterTools, clock: Clock, target: DeployTarget, names: Sequence[str], deadline_s: float
 ) -> WaitOutcome:
+    # The timeout covers pods becoming ready; the applied canary pauses and analyses add to it.
+    deadline_s = rollout_deadline(tools, target, names, deadline_s)
     end = clock.monotonic() + deadline_s
     while True:
         states = get_rollouts(tools, target, names)
