@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, status
@@ -20,7 +20,6 @@ class AppState:
     backends: Backends
     provider: GenerationProvider
     shutting_down: bool = False
-    extras: dict[str, object] = field(default_factory=dict)
 
 
 async def get_state(request: Request) -> AppState:
