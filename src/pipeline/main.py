@@ -60,7 +60,10 @@ Kubeconfig = Annotated[
 KubeContext = Annotated[str, Doc("Kubeconfig context (default: the environment's)")]
 SmokeToken = Annotated[
     dagger.Secret | None,
-    Doc("Test-account token for the authenticated smoke check, e.g. env://SMOKE_TOKEN"),
+    Doc(
+        "API key of a test account (sent as X-API-Key) for the authenticated smoke check, "
+        "e.g. env://SMOKE_API_KEY"
+    ),
 ]
 BackendImage = Annotated[
     str, Doc("Backend image as REPO@sha256:<digest> (default: from --release-report)")

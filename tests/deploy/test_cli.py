@@ -86,7 +86,7 @@ def test_smoke_token_only_from_environment(workdir: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("DEPLOY_SMOKE_TOKEN", "tok-123")
     cluster = FakeCluster(FakeClock())
     assert run(["deploy", *BASE], cluster) == EXIT_OK
-    assert cluster.http_calls[0][1] == {"Authorization": "Bearer tok-123"}
+    assert cluster.http_calls[0][1] == {"X-API-Key": "tok-123"}
     assert "tok-123" not in (workdir / "reports/deploy/deploy-staging.json").read_text()
 
 

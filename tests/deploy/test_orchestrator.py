@@ -403,7 +403,7 @@ def test_authenticated_smoke_uses_token_header_and_keeps_it_out_of_report(
     report = deploy(cluster, clock, target=target, smoke_token="s3cr3t-token")
     assert report.exit_code == EXIT_OK
     assert cluster.http_calls == [
-        ("https://staging.example.com/api/me", {"Authorization": "Bearer s3cr3t-token"})
+        ("https://staging.example.com/api/me", {"X-API-Key": "s3cr3t-token"})
     ]
     assert "s3cr3t-token" not in json.dumps(to_json(report)) + to_markdown(report)
 

@@ -29,6 +29,9 @@ from .tools import Clock, ClusterTools
 from .watch import POLL_SECONDS, rollout_state, wait_for_release
 
 SMOKE_RETRY_SECONDS = 3.0
+# The smoke credential is an API key of a test account (POST /api/v1/auth/api-keys): unlike an
+# access JWT it does not expire within a day, so it can be a stored CI secret; revoke to rotate.
+SMOKE_KEY_HEADER = "X-API-Key"
 
 
 class PhaseFailed(Exception):
@@ -190,7 +193,7 @@ def _smoke_one(
             )
         else:
             headers = (
-                {"Authorization": f"Bearer {request.smoke_token}"}
+                {SMOKE_KEY_HEADER: request.smoke_token}
                 if authenticated and request.smoke_token
                 else None
             )
