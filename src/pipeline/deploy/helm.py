@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import cast
 
+from .kube import uses_rollouts
 from .request import APPS, DeployInputError, DeployRequest, DeployTarget, Strategy, parse_json
 
 HELM_TIMEOUT_S = 120
@@ -63,7 +64,7 @@ def client_side_apply(strategy: Strategy) -> list[str]:
     """Helm 4 applies server-side by default; the Argo Rollouts controller owns the Services'
     `spec.selector` (it adds the pod-template hash), so server-side apply conflicts there and
     forcing would drop the hash. Rollouts strategies use Helm's client-side 3-way merge."""
-    return [] if strategy == "rolling" else ["--server-side=false"]
+    return ["--server-side=false"] if uses_rollouts(strategy) else []
 
 
 def template(request: DeployRequest) -> list[str]:
