@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -418,6 +418,50 @@ def check_config(
                     file, f"environments.{name}.values_file", env.values_file, "file does not exist"
                 )
             )
-    if not (base / "k8s" / "chart" / "Chart.yaml").is_file():
+    if not (base / CHART_VALUES).parent.joinpath("Chart.yaml").is_file():
         problems.append(Problem("k8s/chart/Chart.yaml", "", _NO_VALUE, "Helm chart not found"))
+    problems.extend(strategy_problems(config, base, file))
+    return problems
+
+
+CHART_VALUES = "k8s/chart/values.yaml"
+
+
+def _yaml_mapping(path: Path) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return cast(dict[str, Any], data) if isinstance(data, dict) else None
+
+
+def strategy_problems(config: PipelineConfig, root: Path, file: str = CONFIG_FILE) -> list[Problem]:
+    """pipeline.yaml is the source of truth for each environment's strategy.
+
+    A values file must say the same (`strategy:`), so that a plain
+    `helm upgrade -f k8s/environments/<env>.yaml` renders the strategy the pipeline deploys.
+    """
+    chart = _yaml_mapping(root / CHART_VALUES) or {}
+    default = chart.get("strategy", "rolling")
+    problems: list[Problem] = []
+    for name, env in config.environments.items():
+        values = _yaml_mapping(root / env.values_file)
+        if values is None:
+            continue  # missing or unreadable: reported above / by helm lint
+        got = values.get("strategy", _NO_VALUE)
+        effective = default if got is _NO_VALUE else got
+        if effective == env.strategy:
+            continue
+        where = f"set `strategy: {env.strategy}` in {env.values_file}"
+        if got is _NO_VALUE:
+            message = (
+                f"no strategy set, so the chart default ({default}) renders, but {file} "
+                f"environments.{name}.strategy is {env.strategy}; {where}"
+            )
+        else:
+            message = (
+                f"disagrees with {file} environments.{name}.strategy ({env.strategy}), the "
+                f"source of truth; {where} (or give {name} its own values file)"
+            )
+        problems.append(Problem(env.values_file, "strategy", got, message))
     return problems

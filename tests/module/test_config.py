@@ -22,6 +22,7 @@ from pipeline.config import (
     load_config,
     parse_config,
     parse_config_text,
+    strategy_problems,
 )
 
 GOOD: dict[str, Any] = yaml.safe_load((ROOT / "pipeline.yaml").read_text())
@@ -343,3 +344,58 @@ def test_cli_bad_arguments_exit_2(args: tuple[str, ...], message: str) -> None:
     done = _cli(*args)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- strategy: pipeline.yaml is the source of truth, values files must agree --------------
+
+
+def _repo_copy(tmp_path: Path) -> Path:
+    """The files `validate` reads, copied so one of them can be broken."""
+    import shutil
+
+    for rel in (
+        "pipeline.yaml",
+        "dockerfiles/backend.Dockerfile",
+        "dockerfiles/frontend.Dockerfile",
+        "k8s/chart/Chart.yaml",
+        "k8s/chart/values.yaml",
+        *(f"k8s/environments/{p.name}" for p in (ROOT / "k8s" / "environments").glob("*.yaml")),
+    ):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / rel, tmp_path / rel)
+    return tmp_path
+
+
+def test_values_files_agree_with_pipeline_yaml_strategies() -> None:
+    config = load_config(ROOT)
+    assert strategy_problems(config, ROOT) == []
+
+
+def test_validate_refuses_a_values_file_whose_strategy_disagrees(tmp_path: Path) -> None:
+    root = _repo_copy(tmp_path)
+    prod = root / "k8s" / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("strategy: canary", "strategy: rolling", 1))
+    done = _cli("--root", str(root), "validate")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    expected = (
+        "error: k8s/environments/prod.yaml: strategy: disagrees with pipeline.yaml "
+        "environments.prod.strategy (canary), the source of truth; set `strategy: canary` in "
+        "k8s/environments/prod.yaml (or give prod its own values file) (got 'rolling')"
+    )
+    assert done.stderr.strip().splitlines() == [expected]
+
+
+def test_validate_refuses_a_values_file_that_leaves_the_strategy_to_the_chart(
+    tmp_path: Path,
+) -> None:
+    root = _repo_copy(tmp_path)
+    staging = root / "k8s" / "environments" / "staging.yaml"
+    data = yaml.safe_load(staging.read_text())
+    del data["strategy"]
+    staging.write_text(yaml.safe_dump(data))
+    config = load_config(root)
+    (problem,) = strategy_problems(config, root)
+    assert (problem.file, problem.path) == ("k8s/environments/staging.yaml", "strategy")
+    assert "chart default (rolling)" in problem.message
+    assert "environments.staging.strategy is blueGreen" in problem.message
+    assert "set `strategy: blueGreen` in k8s/environments/staging.yaml" in problem.message
