@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import actions
+from . import actions, history
 from .report import EXIT_REFUSED, to_markdown, write
 from .request import (
     DeployInputError,
@@ -73,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--report-dir", default="reports/deploy", help="where the JSON and Markdown reports go"
+    )
+    p.add_argument("--commit", default="", help="commit being deployed (delivery history)")
+    p.add_argument(
+        "--commit-time", default="", help="RFC 3339 time of that commit (lead time for changes)"
+    )
+    p.add_argument(
+        "--history-limit",
+        type=int,
+        default=history.DEFAULT_LIMIT,
+        help="records kept in the environment's deploy history ConfigMap",
     )
     p.add_argument("--today", help=argparse.SUPPRESS)
     return p
@@ -147,6 +157,9 @@ def main(
     try:
         request = build_request(args, dict(os.environ))
         today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()
+        if args.commit_time:
+            history.parse_time(args.commit_time, "--commit-time")
+        history.check_limit(args.history_limit)
     except DeployInputError as e:
         print(f"{args.action}: error: {e}", file=sys.stderr)
         return EXIT_REFUSED
@@ -169,6 +182,16 @@ def main(
     except DeployInputError as e:  # malformed tool output, reported like bad input
         print(f"{args.action}: error: {e}", file=sys.stderr)
         return EXIT_REFUSED
+    note = history.record(
+        tools,
+        request.target,
+        report,
+        commit=args.commit or history.release_commit(args.release_report),
+        commit_time=args.commit_time,
+        limit=args.history_limit,
+    )
+    if note:
+        print(note, file=sys.stderr)
     json_path, _ = write(report, args.report_dir)
     print(to_markdown(report))
     print(f"report: {json_path}", file=sys.stderr)
