@@ -100,15 +100,14 @@ RUN --mount=type=secret,id=ca \
     --mount=type=bind,source=dockerfiles/tools/fetch-verified.sh,target=/run/fetch-verified.sh \
     if [ -s /run/secrets/ca ]; then export SSL_CERT_FILE=/run/secrets/ca; fi; \
     sh /run/fetch-verified.sh kubectl KUBECTL /usr/local/bin/kubectl && kubectl version --client
-# Argo Rollouts kubectl plugin: no published SHA-256 of the v1.9.1 binaries could be read here
-# (toolchain.json says so); the build refuses to run until KUBECTL_ARGO_ROLLOUTS_SHA256_<ARCH>
-# is given, e.g. from the release's checksum file.
+# Argo Rollouts kubectl plugin: SHA-256s of the v1.9.1 release assets as recorded by
+# cashapp/hermit-packages (the release's checksum file is on GitHub, unreachable here).
 ARG KUBECTL_ARGO_ROLLOUTS_VERSION=v1.9.1
 ARG KUBECTL_ARGO_ROLLOUTS_URL_AMD64=https://github.com/argoproj/argo-rollouts/releases/download/v1.9.1/kubectl-argo-rollouts-linux-amd64
-ARG KUBECTL_ARGO_ROLLOUTS_SHA256_AMD64=
+ARG KUBECTL_ARGO_ROLLOUTS_SHA256_AMD64=466d93ccf767e975691359c6c9bb6750696e54c336d28ccd4d39e0f0519e8bf6
 ARG KUBECTL_ARGO_ROLLOUTS_MEMBER_AMD64=
 ARG KUBECTL_ARGO_ROLLOUTS_URL_ARM64=https://github.com/argoproj/argo-rollouts/releases/download/v1.9.1/kubectl-argo-rollouts-linux-arm64
-ARG KUBECTL_ARGO_ROLLOUTS_SHA256_ARM64=
+ARG KUBECTL_ARGO_ROLLOUTS_SHA256_ARM64=44f4f5dc0668430cadc5f4cc52e4ae1bf0a3f2f60320af6b3b2edd3c826402b5
 ARG KUBECTL_ARGO_ROLLOUTS_MEMBER_ARM64=
 RUN --mount=type=secret,id=ca \
     --mount=type=bind,source=dockerfiles/tools/fetch-verified.sh,target=/run/fetch-verified.sh \

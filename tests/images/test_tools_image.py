@@ -286,16 +286,16 @@ def test_download_with_a_wrong_checksum_is_refused_naming_the_file(
                      r"http://127\.0\.0\.1:\d+/kubectl-impostor: expected 924eb507", out), out[-3000:]
 
 
-def test_download_without_a_published_checksum_is_refused(
+def test_download_without_a_checksum_is_refused(
     build_tools, served_releases: dict[str, str]
 ) -> None:
-    """The Rollouts plugin has no published digest in the table: the default build says so."""
-    args = {k: v for k, v in served_releases.items() if not k.startswith("KUBECTL_ARGO_ROLLOUTS")}
-    proc = build_tools("deploy", name="deploy-no-sum", check=False, **args)
+    """An empty SHA-256 build arg (no published digest) stops the build and names the arg."""
+    proc = build_tools("deploy", name="deploy-no-sum", check=False,
+                       **{**served_releases, "COSIGN_SHA256_AMD64": ""})
     assert proc.returncode != 0
-    assert ("fetch-verified: kubectl-argo-rollouts: no pinned SHA-256 for https://github.com/"
-            "argoproj/argo-rollouts/releases/download/v1.9.1/kubectl-argo-rollouts-linux-amd64: "
-            "set --build-arg KUBECTL_ARGO_ROLLOUTS_SHA256_AMD64") in proc.stderr, proc.stderr[-3000:]
+    url = served_releases["COSIGN_URL_AMD64"]
+    assert (f"fetch-verified: cosign: no pinned SHA-256 for {url}: "
+            "set --build-arg COSIGN_SHA256_AMD64") in proc.stderr, proc.stderr[-3000:]
 
 
 def test_scan_image_trivy_config_offline_feeds_the_policy(scan_image_tag: str, tmp_path: Path) -> None:
