@@ -1,5 +1,1 @@
-import Loading from "@/components/Loading";
-
-export default function RouteLoading() {
-  return <Loading />;
-}
+export { default } from "@/components/Loading";

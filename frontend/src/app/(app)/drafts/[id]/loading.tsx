@@ -1,5 +1,0 @@
-import Loading from "@/components/Loading";
-
-export default function RouteLoading() {
-  return <Loading />;
-}
