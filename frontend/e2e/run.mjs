@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import { minimalPdf } from "./pdf.mjs";
+import { a11yAudit, a11yViolations, AXE_SOURCE, blocking, writeA11yReport } from "./a11y.mjs";
 import { freePort, startProcess, stopProcess, waitForHttp } from "./servers.mjs";
 
 const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -111,7 +112,12 @@ async function main() {
 async function runFlow({ browser, baseUrl, backendUrl }) {
   const context = await browser.newContext({ baseURL: baseUrl, acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   context.setDefaultTimeout(30_000);
+  // axe-core in every page of the flow, injected by the browser (not a <script> tag, so the CSP under
+  // test is untouched). audit() records the violations of the page as it is at that moment.
+  await context.addInitScript({ content: AXE_SOURCE });
   const page = await context.newPage();
+  const audits = [];
+  const audit = async (label) => audits.push({ label, url: new URL(page.url()).pathname, ...(await a11yAudit(page)) });
   const pageProblems = [];
   page.on("console", (message) => {
     if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) pageProblems.push(`CSP: ${message.text()}`);
@@ -170,6 +176,8 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   await step("signed-out visitors are sent to /login", async () => {
     await page.goto("/documents");
     await page.waitForURL(/\/login\?next=%2Fdocuments$/);
+    await page.locator("html[data-hydrated]").waitFor({ state: "attached" });
+    await audit("login");
     const api = await page.evaluate(async () => (await fetch("/api/bff/documents")).status);
     assert.equal(api, 401);
   });
@@ -181,6 +189,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await page.getByLabel("Password").fill("short");
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByText("Password must be at least 8 characters.").waitFor();
+    await audit("register with a field error");
     await page.getByLabel("Password").fill(user.password);
     await page.getByRole("button", { name: "Create account" }).click();
     await page.waitForURL(/\/login\?registered=1$/);
@@ -194,6 +203,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await alert.waitFor();
     const text = await alert.innerText();
     assert.ok(text.length > 5 && !/Traceback|Error:/.test(text), `readable error expected, got: ${text}`);
+    await audit("register with the backend's error");
   });
 
   await step("login sets httpOnly SameSite=Lax cookies and opens the dashboard", async () => {
@@ -202,11 +212,13 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await page.getByLabel("Password").fill("wrong password");
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.locator(".alert.error").waitFor();
+    await audit("login with the backend's error");
     await page.getByLabel("Password").fill(user.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(/\/dashboard$/);
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
     assert.equal(await page.getByTestId("documents-count").innerText(), "0");
+    await audit("dashboard, empty");
     const cookies = await context.cookies();
     for (const name of ["bc_access", "bc_refresh"]) {
       const cookie = cookies.find((c) => c.name === name);
@@ -240,6 +252,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     const table = page.locator("table");
     await table.getByRole("cell", { name: "deployment-notes.md", exact: true }).waitFor();
     await table.getByRole("cell", { name: "rollback-guide.pdf", exact: true }).waitFor();
+    await audit("documents with uploads and per-file errors");
   });
 
   await step("search shows ranked snippets with highlights (X-Request-ID reaches the backend)", async () => {
@@ -249,6 +262,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await results.waitFor();
     assert.ok((await results.locator("li").count()) >= 2, "both documents mention canary");
     assert.equal((await results.locator("mark").first().innerText()).toLowerCase(), "canary");
+    await audit("documents with search results");
     const status = await page.evaluate(async () => (await fetch("/api/bff/documents?limit=1", { headers: { "X-Request-ID": "e2e-trace-4711" } })).status);
     assert.equal(status, 200);
     await expectEventually(() => readFileSync(join(REPORTS, "backend.log"), "utf8").includes("e2e-trace-4711"), "backend log shows the forwarded X-Request-ID");
@@ -259,6 +273,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await page.getByRole("heading", { name: "Generate a draft" }).waitFor();
     await page.getByRole("button", { name: "Generate draft" }).click();
     await page.getByText("Pick at least one document.").waitFor();
+    await audit("generate with a field error");
     await page.getByLabel("deployment-notes.md").check();
     await page.getByLabel("rollback-guide.pdf").check();
     await page.getByLabel("Topic (optional)").fill("Safe deployments with canaries");
@@ -269,6 +284,8 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     draftUrl = new URL(page.url()).pathname;
     await page.getByLabel("Markdown").waitFor();
     assert.ok((await page.getByLabel("Markdown").inputValue()).length > 20, "generated content is not empty");
+    await page.getByTestId("preview").locator("*").first().waitFor();
+    await audit("draft editor");
   });
 
   await step("edit and save the draft (live preview), screenshot the editor", async () => {
@@ -306,6 +323,7 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     await page.goto("/drafts");
     await page.getByRole("heading", { name: "Drafts" }).waitFor();
     await page.getByRole("link", { name: editedTitle }).waitFor();
+    await audit("drafts list");
     const cookies = await context.cookies();
     assert.ok(cookies.find((c) => c.name === "bc_access")?.value, "a new access token was set");
     assert.notEqual(cookies.find((c) => c.name === "bc_refresh")?.value, before, "the refresh token was rotated");
@@ -321,9 +339,12 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     const key = (await page.getByTestId("new-key").locator("code").innerText()).trim();
     assert.ok(key.length >= 16, "the new key is shown");
     await page.getByRole("cell", { name: "e2e-script", exact: true }).waitFor();
+    await audit("settings with a new API key");
     const withKey = await fetch(`${backendUrl}/api/v1/auth/me`, { headers: { "X-API-Key": key } });
     assert.equal(withKey.status, 200, "the key authenticates against the backend");
     await page.getByRole("button", { name: "Revoke e2e-script" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).waitFor();
+    await audit("settings with the confirm dialog open");
     await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).click();
     await page.getByRole("cell", { name: "e2e-script", exact: true }).waitFor({ state: "detached" });
     const revoked = await fetch(`${backendUrl}/api/v1/auth/me`, { headers: { "X-API-Key": key } });
@@ -342,6 +363,11 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
   });
 
   await step("logout clears the session", async () => {
+    await gotoReady(page, "/dashboard");
+    await page.getByTestId("documents-count").waitFor();
+    await audit("dashboard with documents and drafts");
+    await gotoReady(page, "/no-such-page");
+    await audit("not found");
     await gotoReady(page, "/dashboard");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/login$/);
@@ -368,6 +394,8 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
     const exported = await page.evaluate(async () => (await fetch("/api/bff/auth/me/export")).json());
     assert.equal(exported.user.email, other.email);
     await page.getByRole("button", { name: "Delete my account" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete everything" }).waitFor();
+    await audit("settings with the delete-account dialog open");
     await page.getByRole("dialog").getByRole("button", { name: "Delete everything" }).click();
     await page.waitForURL(/\/register$/);
     const login = await fetch(`${backendUrl}/api/v1/auth/login`, {
@@ -380,6 +408,33 @@ async function runFlow({ browser, baseUrl, backendUrl }) {
 
   await step("no CSP violations or page errors", async () => {
     assert.deepEqual(pageProblems, []);
+  });
+
+  await step("accessibility (axe-core): 0 serious or critical violations on every page", async () => {
+    writeA11yReport(join(REPORTS, "axe.json"), audits);
+    const pages = new Set(audits.map((entry) => entry.url.replace(/\/drafts\/[^/]+$/, "/drafts/[id]")));
+    const counts = audits.flatMap((entry) => entry.violations).reduce((acc, v) => ({ ...acc, [v.impact]: (acc[v.impact] ?? 0) + 1 }), {});
+    const passed = audits.map((entry) => entry.passed);
+    console.log(`  axe: ${audits.length} states of ${pages.size} pages audited (${Math.min(...passed)}-${Math.max(...passed)} rules passed each); violations by impact: ${JSON.stringify(counts)}`);
+    const failing = audits.flatMap((entry) => blocking(entry.violations).map((v) => `${entry.label} (${entry.url}): ${v.impact} ${v.id}: ${v.help} at ${v.nodes.join(", ")}`));
+    assert.deepEqual(failing, [], "serious or critical accessibility violations (details in reports/e2e/axe.json)");
+    for (const route of ["/login", "/register", "/dashboard", "/documents", "/generate", "/drafts", "/drafts/[id]", "/settings", "/no-such-page"]) {
+      assert.ok(pages.has(route), `page ${route} was audited`);
+    }
+    // Control: the same audit on this page with two known faults added must report both.
+    await page.evaluate(() => {
+      const control = document.createElement("div");
+      control.id = "axe-control";
+      const faint = document.createElement("p");
+      faint.textContent = "faint text";
+      // Through the CSSOM: the page's CSP (rightly) refuses inline style attributes.
+      Object.assign(faint.style, { color: "#c8c8c8", background: "#ffffff" });
+      control.append(document.createElement("input"), faint);
+      document.body.append(control);
+    });
+    const control = blocking(await a11yViolations(page)).map((v) => `${v.impact} ${v.id}`);
+    await page.evaluate(() => document.getElementById("axe-control")?.remove());
+    assert.ok(control.includes("critical label") && control.includes("serious color-contrast"), `axe must catch the control faults: ${control}`);
   });
   await context.close();
 }
