@@ -1,8 +1,13 @@
 """Cosign commands for signing pushed digests and attaching SBOM attestations.
 
 Plain Python. Secrets never appear here: the commands read them from files under
-/run/secrets and from environment variables that `Pipeline.sign` sets with
+/run/secrets and from environment variables that stages.sign sets with
 `with_mounted_secret` / `with_secret_variable`, so no plaintext reaches the query or argv.
+
+`cosign login` stores the registry credential (base64 of user:password) in
+$DOCKER_CONFIG/config.json. DOCKER_CONFIG is AUTH_DIR, a tmpfs mounted for the exec
+(`with_mounted_temp`): the credential lives in memory for that one step, is removed when the
+script exits, and is never part of the container's filesystem, its cached layer or a volume.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pipeline.plans import PlanError, sbom_format, split_digest_ref
 KEY_PATH = "/run/secrets/cosign.key"
 OIDC_TOKEN_PATH = "/run/secrets/oidc-token"
 SBOM_DIR = "/sbom"
+AUTH_DIR = "/run/cosign-auth"  # tmpfs: the docker config cosign login writes
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,16 @@ def login_script(registry: str) -> str:
     )
 
 
+def auth_guard(auth_dir: str = AUTH_DIR) -> list[str]:
+    """Refuse to log in unless the docker config is the tmpfs; delete it when the step ends."""
+    quoted = shlex.quote(auth_dir)
+    refuse = f'{{ echo "DOCKER_CONFIG must be {auth_dir} (tmpfs)" >&2; exit 2; }}'
+    return [
+        f'[ "${{DOCKER_CONFIG:-}}" = {quoted} ] || {refuse}',
+        f"trap 'rm -f {quoted}/config.json' EXIT",
+    ]
+
+
 def _auth_flags(mode: SignMode) -> list[str]:
     if mode.keyless:
         return ["--identity-token", OIDC_TOKEN_PATH]
@@ -82,7 +98,7 @@ def attest_script(ref: str, mode: SignMode, sbom_file: str, sbom_format_name: st
 def full_script(
     registry: str, ref: str, mode: SignMode, sbom_file: str | None, sbom_format_name: str
 ) -> str:
-    steps = ["set -eu", login_script(registry), sign_script(ref, mode)]
+    steps = ["set -eu", *auth_guard(), login_script(registry), sign_script(ref, mode)]
     if sbom_file is not None:
         steps.append(attest_script(ref, mode, sbom_file, sbom_format_name))
     return "\n".join(steps)

@@ -61,6 +61,7 @@ from pipeline.reports import (
 from pipeline.scans import OUT, ScanJob, image_tar, scan_jobs
 from pipeline.scans import SRC as SCAN_SRC
 from pipeline.signing import (
+    AUTH_DIR,
     KEY_PATH,
     OIDC_TOKEN_PATH,
     SBOM_DIR,
@@ -497,6 +498,9 @@ async def sign(
     )
     ctr = (
         c.with_ca(dag.container().from_(config.tools.cosign), ctx.ca)
+        # the registry credential cosign login writes stays in memory for the one exec
+        .with_mounted_temp(AUTH_DIR)
+        .with_env_variable("DOCKER_CONFIG", AUTH_DIR)
         .with_env_variable("REGISTRY_USERNAME", creds.username)
         .with_secret_variable("REGISTRY_PASSWORD", creds.password)
     )

@@ -239,14 +239,17 @@ def test_sign_script_reads_secrets_from_files_and_env_only() -> None:
     )
     lines = script.splitlines()
     assert lines[0] == "set -eu"
+    # the credential cosign login writes goes to the tmpfs only, and is deleted at exit
+    assert lines[1].startswith('[ "${DOCKER_CONFIG:-}" = /run/cosign-auth ] ||')
+    assert lines[2] == "trap 'rm -f /run/cosign-auth/config.json' EXIT"
     assert (
-        lines[1]
+        lines[3]
         == 'printf "%s" "$REGISTRY_PASSWORD" | cosign login ghcr.io -u "$REGISTRY_USERNAME" --password-stdin'
     )
-    assert lines[2] == f"cosign sign --yes --identity-token /run/secrets/oidc-token {ref}"
+    assert lines[4] == f"cosign sign --yes --identity-token /run/secrets/oidc-token {ref}"
     assert (
-        lines[3].startswith("cosign attest --yes --identity-token")
-        and "--type cyclonedx" in lines[3]
+        lines[5].startswith("cosign attest --yes --identity-token")
+        and "--type cyclonedx" in lines[5]
     )
     with pytest.raises(PlanError):
         full_script(
