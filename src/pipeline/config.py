@@ -229,6 +229,14 @@ class Tools(_Model):
         return v
 
 
+class Metrics(_Model):
+    """Delivery history per environment: ConfigMap <release>-deploy-history (docs/deploy.md)."""
+
+    history_limit: int = Field(
+        default=200, ge=1, le=2000, description="Deploy records kept per environment"
+    )
+
+
 class PipelineConfig(_Model):
     """The whole pipeline.yaml."""
 
@@ -242,6 +250,7 @@ class PipelineConfig(_Model):
     sbom: Sbom = Sbom()
     signing: Signing = Signing()
     tools: Tools = Tools()
+    metrics: Metrics = Metrics()
 
     @field_validator("environments")
     @classmethod

@@ -62,6 +62,9 @@ class DeployInputs:
     dry_run: bool = False
     revision: int = 0
     full: bool = False
+    commit: str = ""  # delivery history: the commit deployed and its time (lead time)
+    commit_time: str = ""
+    history_limit: int = 0  # 0: the runtime's default
 
 
 # Executable name in the tools container of each cluster tool (as pipeline.deploy.tools runs it).
@@ -173,6 +176,8 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
         "--cosign-issuer": inputs.cosign_issuer,
         "--approved-by": inputs.approved_by,
         "--version": inputs.version,
+        "--commit": inputs.commit,
+        "--commit-time": inputs.commit_time,
     }
     for flag, value in pairs.items():
         if value:
@@ -189,6 +194,8 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
         args += ["--revision", str(inputs.revision)]
     if inputs.full:
         args.append("--full")
+    if inputs.history_limit:
+        args += ["--history-limit", str(inputs.history_limit)]
     return args
 
 
@@ -256,6 +263,7 @@ async def deploy_action(
 
     config = parse_config_text(await source.file("pipeline.yaml").contents())
     target = target_for(config, inputs.env, inputs.context or None, inputs.smoke_api_path or None)
+    inputs.history_limit = config.metrics.history_limit
     check_call(inputs.action, target, inputs.kubeconfig is not None, inputs.dry_run)
     release_report = None
     if inputs.release_report is not None:

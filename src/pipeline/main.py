@@ -437,6 +437,10 @@ class Pipeline:
         dry_run: Annotated[
             bool, Doc("Check the gates and render the manifests and the plan; apply nothing")
         ] = False,
+        commit_time: Annotated[
+            str,
+            Doc("RFC 3339 time of the commit deployed (git show -s --format=%cI), for lead time"),
+        ] = "",
     ) -> dagger.Directory:
         """Deploy the release to ENV by its strategy, verify it, and roll back on failure.
 
@@ -464,6 +468,8 @@ class Pipeline:
             smoke_token=smoke_token,
             smoke_api_path=smoke_api_path,
             dry_run=dry_run,
+            commit=self.revision,
+            commit_time=commit_time,
         )
         return (await self._deploy_call(inputs))[0]
 
@@ -552,6 +558,33 @@ class Pipeline:
             release_report=release_report,
         )
         return (await self._deploy_call(inputs))[1]
+
+    # ---- delivery metrics and preview environments ------------------------------------
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def metrics(
+        self,
+        env: Annotated[str, Doc("Environment of pipeline.yaml: dev, staging or prod")],
+        kubeconfig: Annotated[
+            dagger.Secret | None,
+            Doc("Kubeconfig with read access to the environment's namespace (read-only is enough)"),
+        ] = None,
+        context: KubeContext = "",
+        days: Annotated[int, Doc("Window: the last DAYS days")] = 30,
+    ) -> str:
+        """Delivery metrics of ENV from its deploy history, as a Markdown table and JSON.
+
+        Deployment frequency, median lead time (commit to live), change failure rate and
+        median time to restore, from the records every deploy, promote, abort and rollback
+        keeps in the ConfigMap RELEASE-deploy-history (definitions: docs/deploy.md).
+        """
+        from pipeline.delivery import metrics_report
+
+        return (
+            await metrics_report(
+                self.source, self.python_image, self.ca, env, kubeconfig, context, days
+            )
+        )[1]
 
 
 def _sign_inputs(

@@ -59,6 +59,7 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
         ("smoke_token", SECRET, "null"),
         ("smoke_api_path", str, '""'),
         ("dry_run", bool, "false"),
+        ("commit_time", str, '""'),
     ],
     "promote": [*COMMON, ("full", bool, "false"), ("smoke_token", SECRET, "null")],
     "abort": COMMON,

@@ -34,6 +34,7 @@ DAGGER_SIDE = frozenset(
         "pipeline.stages",
         "pipeline.containers",
         "pipeline.deploy_container",
+        "pipeline.delivery",  # metrics and preview functions (issue 16)
     }
 )
 # Plain Python, no dagger: everything else at the top level of src/pipeline.

@@ -1,0 +1,107 @@
+"""The `metrics` @function: registration through the SDK's loader and schema-validated execution
+through the module harness (tests/module/dagger_harness.py; no engine runs here).
+
+Asserted on the queries the module would send: the kubeconfig travels only as a Secret ID
+(mounted file), the metrics CLI of the runtime runs with kubectl only, nothing is cached,
+and bad input stops before any container.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
+import dagger
+import dagger_harness as h
+
+from pipeline.deploy_container import KUBECONFIG_PATH, tool_urls
+
+MOD = h.load_pipeline_module()
+PIPELINE = MOD._objects["Pipeline"]
+KUBECONFIG_ID = h.secret_id("kubeconfig")
+
+
+def test_metrics_surface_docs_and_cache_policy() -> None:
+    fn = PIPELINE.functions["metrics"]
+    assert [(p.name, p.resolved_type, p.default_value) for p in fn.parameters.values()] == [
+        ("env", str, None),
+        ("kubeconfig", dagger.Secret | None, "null"),
+        ("context", str, '""'),
+        ("days", int, "30"),
+    ]
+    assert fn.return_type is str
+    assert fn.cache_policy == "never"  # the history changes with every deploy
+    assert fn.doc and fn.doc.splitlines()[0].endswith(".")
+
+
+def run(inputs: dict[str, Any]) -> tuple[Any, h.FakeEngine]:
+    engine = h.FakeEngine()
+    return anyio.run(h.call, engine, "metrics", inputs, h.pipeline_state()), engine
+
+
+def test_metrics_mounts_the_kubeconfig_and_runs_the_metrics_cli_with_kubectl_only() -> None:
+    _, engine = run({"env": "prod", "kubeconfig": KUBECONFIG_ID, "days": 7})
+    mounts = {(c.args["path"], c.args["source"]) for c in engine.calls("withMountedSecret")}
+    assert mounts == {(KUBECONFIG_PATH, KUBECONFIG_ID)}
+    runs = {
+        tuple(c.args["args"])
+        for c in engine.calls("withExec")
+        if c.args["args"][:3] == ["python", "-m", "pipeline.deploy.metrics"]
+    }
+    assert len(runs) == 1, runs
+    args = list(next(iter(runs))[3:])
+    assert args[args.index("--namespace") + 1] == "blog-prod"
+    assert args[args.index("--release") + 1] == "blog-creator"
+    assert args[args.index("--days") + 1] == "7"
+    assert args[args.index("--kubeconfig") + 1] == KUBECONFIG_PATH
+    assert KUBECONFIG_ID not in args
+    assert {c.args["url"] for c in engine.calls("http")} == {tool_urls("amd64")["kubectl"]}
+    assert engine.calls("setSecret") == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"env": "prod"}, "--kubeconfig: required for `metrics --env prod`"),
+        ({"env": "prod", "kubeconfig": KUBECONFIG_ID, "days": 0}, "--days: 0 must be 1..3650"),
+        (
+            {"env": "local", "kubeconfig": KUBECONFIG_ID},
+            "a throwaway cluster keeps no deploy history",
+        ),
+        ({"env": "qa", "kubeconfig": KUBECONFIG_ID}, "--env 'qa'"),
+    ],
+)
+def test_bad_metrics_input_stops_before_any_container(inputs: dict[str, Any], message: str) -> None:
+    engine = h.FakeEngine()
+    with pytest.raises(Exception) as caught:
+        anyio.run(h.call, engine, "metrics", inputs, h.pipeline_state())
+    assert message in str(caught.value)
+    assert engine.calls("withExec") == [] and engine.calls("http") == []
+
+
+def test_deploy_passes_commit_commit_time_and_the_history_limit_to_the_runtime() -> None:
+    digest = "sha256:" + "e" * 64
+    engine = h.FakeEngine()
+    inputs = {
+        "env": "dev",
+        "kubeconfig": KUBECONFIG_ID,
+        "backend_image": f"ghcr.io/blog-creator-agent/blog-creator-agent/backend@{digest}",
+        "frontend_image": f"ghcr.io/blog-creator-agent/blog-creator-agent/frontend@{digest}",
+        "commit_time": "2026-12-01T09:00:00Z",
+    }
+    state = h.pipeline_state(revision="c0ffee" * 6 + "c0ff")
+    anyio.run(h.call, engine, "deploy", inputs, state)
+    runs = [
+        c.args["args"]
+        for c in engine.calls("withExec")
+        if c.args["args"][:4] == ["python", "-m", "pipeline.deploy", "deploy"]
+    ]
+    args = runs[-1]
+    assert args[args.index("--commit") + 1] == "c0ffee" * 6 + "c0ff"
+    assert args[args.index("--commit-time") + 1] == "2026-12-01T09:00:00Z"
+    assert args[args.index("--history-limit") + 1] == "200"  # pipeline.yaml metrics
