@@ -163,3 +163,12 @@ def test_a_real_cgroup_v1_quota_of_the_parent_limits_the_pool(real_v1_cgroup: Pa
     (real_v1_cgroup / "cpu.cfs_quota_us").write_text("50000")  # half a CPU, on the parent only
     procs = real_v1_cgroup / "worker" / "cgroup.procs"
     assert hash_workers(lambda: procs.write_text(str(os.getpid()))) == 1
+
+
+def test_without_an_affinity_call_the_host_count_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 12)
+    assert affinity_cpus() == 12
+    # Lines that are not mount entries are ignored, not fatal.
+    proc, root = fake_tree(tmp_path, "0::/\n", "garbage line\n" + V2_NAMESPACED, {"/sys/fs/cgroup/cpu.max": "200000 100000"})
+    assert usable_cpus(proc, root) == 2

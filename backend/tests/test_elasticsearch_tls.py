@@ -186,6 +186,29 @@ async def test_the_certificate_must_name_the_host(tls_front: TlsFront) -> None:
     await assert_not_created(name)
 
 
+async def test_a_failed_index_open_closes_the_store_it_opened(tls_front: TlsFront, tmp_path: Path) -> None:
+    # Regression: the SQLite store's connection thread kept uvicorn alive after a failed start-up.
+    from app.settings import Settings
+    from app.storage import factory
+    from app.storage.sqlite import SqliteMetadataStore
+
+    opened: list[SqliteMetadataStore] = []
+    original = SqliteMetadataStore.open
+
+    async def remember(path: str) -> SqliteMetadataStore:
+        opened.append(await original(path))
+        return opened[-1]
+
+    settings = Settings(_env_file=None, database_path=str(tmp_path / "db.sqlite3"), elasticsearch_url=tls_front.url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqliteMetadataStore, "open", staticmethod(remember))
+        with pytest.raises(IndexConfigurationError):
+            await factory.open_backends(settings)
+    assert len(opened) == 1
+    with pytest.raises(ValueError, match="Connection closed"):  # aiosqlite, once closed
+        await opened[0].ping()
+
+
 def start_server(tmp_path: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "JWT_", "REDIS_", "ELASTICSEARCH_", "OTEL_"))}

@@ -121,3 +121,15 @@ def test_elasticsearch_ca_certs_is_checked_at_start_up(tmp_path):
     accepted = Settings(_env_file=None, elasticsearch_url="https://es:9200", elasticsearch_ca_certs=str(pem))
     assert accepted.elasticsearch_ca_certs == str(pem.resolve())
     assert Settings(_env_file=None, elasticsearch_ca_certs="").elasticsearch_ca_certs is None
+
+
+def test_elasticsearch_ca_certs_errors_in_process(tmp_path):
+    def problem(path) -> str:
+        with pytest.raises(ValidationError) as info:
+            Settings(_env_file=None, elasticsearch_url="https://es:9200", elasticsearch_ca_certs=str(path))
+        return describe_error(info.value)
+
+    assert problem(tmp_path / "absent.pem").endswith("absent.pem does not exist: point it at the PEM file of the cluster's CA")
+    assert "cannot be read: Is a directory" in problem(tmp_path)
+    (tmp_path / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    assert problem(tmp_path / "key.pem").startswith("configuration error: invalid setting ELASTICSEARCH_CA_CERTS: ")
