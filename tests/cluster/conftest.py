@@ -1,9 +1,11 @@
 """The real Kubernetes control plane for the cluster tests (scripts/k8s-cluster.sh).
 
-One cluster per test session: kube-apiserver, kube-controller-manager, kube-scheduler and
-etcd built from Go modules, with three kwok fake nodes (zones a, b, c). When the binaries
-are absent the tests skip with the reason — unless CLUSTER_TESTS=required (set by .ci/run),
-where they fail, so CI cannot silently skip them.
+One kwok cluster per test session (fixture `kube`): kube-apiserver, kube-controller-manager,
+kube-scheduler and etcd built from Go modules, with three kwok fake nodes (zones a, b, c).
+One real-node cluster per session (fixture `real`, `start --real`): the same control plane
+plus a kubelet node that runs the images (see README.md). When the binaries are absent the
+tests skip with the reason — unless CLUSTER_TESTS=required (set by .ci/run), where they
+fail, so CI cannot silently skip them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "k8s"))
 
 from cluster_support import SCRIPT, Kube
 from k8s_support import find_tool
+from real_support import RealCluster, real_missing, start_real, stop_real
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("CLUSTER_TESTS") == "required":
+        pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _binaries_missing() -> str | None:
@@ -67,3 +76,25 @@ def kube() -> Iterator[Kube]:
         subprocess.run(
             [SCRIPT, "stop", "--name", name], check=False, capture_output=True, timeout=120
         )
+
+
+@pytest.fixture(scope="session")
+def real() -> Iterator[RealCluster]:
+    """A cluster with one real node (kubelet + containerd), its registry, for the session."""
+    missing = real_missing()
+    if missing:
+        _skip_or_fail(f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root")
+    name = f"real-{uuid.uuid4().hex[:6]}"
+    try:
+        values = start_real(name)
+    except AssertionError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield RealCluster(
+            name=name,
+            kube=Kube(kubeconfig=values["KUBECONFIG"], kubectl=find_tool("kubectl"), helm=find_tool("helm")),
+            registry=values["REGISTRY"],
+            docker_config=values["REGISTRY_DOCKER_CONFIG"],
+        )
+    finally:
+        stop_real(name)

@@ -1,0 +1,362 @@
+"""The chart on a real node (scripts/k8s-cluster.sh start --real): the containers run.
+
+What kwok cannot show and these tests do: the kubelet runs the probes (an image that is never
+ready stays NotReady and the deploy fails), `helm test` runs its hook commands (a broken
+dependency makes it fail), Services route and resolve by DNS, state is shared between the
+backend replicas (Redis on a PersistentVolume, append-only file), a rolling update under
+load loses no request, the PodDisruptionBudget refuses an eviction, and the pods run under
+the restricted Pod Security profile (non-root, read-only root filesystem).
+
+The images are the repository's own runtime images, built with Docker from dockerfiles/ (on
+the local base images of scripts/build-base-images.sh), pushed to the cluster's registry and
+deployed by digest. All traffic stays on loopback (kubectl port-forward) or inside the
+cluster's network namespaces; every check reads the response body.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cluster_support import CHART, CRD_DIR, ENVIRONMENTS, REPO, Kube
+from real_support import DOCKER, RealCluster, http, port_forward, wait_for_body
+
+pytestmark = pytest.mark.timeout(900)
+HERE = Path(__file__).parent / "real"
+RELEASE = "blog-creator"
+NAMESPACE = "blog"
+BACKEND = f"{RELEASE}-backend"
+FRONTEND = f"{RELEASE}-frontend"
+BASE_IMAGES = {"PYTHON_IMAGE": "local/python:3.13-slim", "NODE_IMAGE": "local/node:22-slim"}
+CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def docker_build(tag: str, dockerfile: Path, context: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [DOCKER, "build", "-q", "-f", str(dockerfile), "-t", tag, *args, str(context)],
+        capture_output=True, text=True, timeout=1800, check=False,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    assert proc.returncode == 0, f"docker build {tag} failed:\n{proc.stderr[-3000:]}"
+    return tag
+
+
+def base_image(var: str) -> str:
+    ref = os.environ.get(var) or BASE_IMAGES[var]
+    if subprocess.run([DOCKER, "image", "inspect", ref], capture_output=True, check=False).returncode:
+        pytest.fail(f"base image {ref} missing: run scripts/build-base-images.sh", pytrace=False)
+    return ref
+
+
+def source_tree(tmp: Path) -> Path:
+    """The build context: the working tree, or with REAL_IMAGES_FROM=head the committed tree."""
+    if os.environ.get("REAL_IMAGES_FROM", "worktree") != "head":
+        return REPO
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def images(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """name -> registry/repo@sha256:... for backend, frontend, never-ready and redis."""
+    refs: dict[str, str] = {}
+    tree = source_tree(tmp_path_factory.mktemp("source"))
+    for app, var in (("backend", "PYTHON_IMAGE"), ("frontend", "NODE_IMAGE")):
+        tag = docker_build(
+            f"blog-creator-real/{app}:runtime", tree / "dockerfiles" / f"{app}.Dockerfile", tree,
+            "--target", "runtime", "--secret", f"id=ca,src={CA}", "--build-arg", f"{var}={base_image(var)}",
+        )
+        refs[app] = real.push(tag, f"blog-creator/{app}")
+    never = docker_build("blog-creator-real/never-ready:test", HERE / "never-ready.Dockerfile", HERE,
+                         "--build-arg", f"PYTHON_IMAGE={base_image('PYTHON_IMAGE')}")
+    refs["never-ready"] = real.push(never, "blog-creator/never-ready")
+    refs["redis"] = real.push(os.environ.get("REDIS_IMAGE", "local/redis:7"), "blog-creator/redis")
+    return refs
+
+
+def image_sets(refs: dict[str, str], backend: str = "backend") -> list[str]:
+    sets = []
+    for app, name in (("backend", backend), ("frontend", "frontend")):
+        repository, digest = refs[name].split("@")
+        sets += ["--set", f"image.{app}.repository={repository}", "--set", f"image.{app}.digest={digest}"]
+    return sets
+
+
+@dataclass(frozen=True)
+class Release:
+    kube: Kube
+    refs: dict[str, str]
+
+    def helm_args(self, *extra: str, backend: str = "backend") -> list[str]:
+        return [
+            "upgrade", "--install", RELEASE, str(CHART), "-n", NAMESPACE,
+            "-f", str(ENVIRONMENTS / "dev.yaml"), "-f", str(HERE / "values-real.yaml"),
+            *image_sets(self.refs, backend), *extra,
+        ]
+
+    def pods(self, app: str, terminating: bool = False) -> list[dict]:
+        items = self.kube.get("pods", "-n", NAMESPACE, "-l", f"app.kubernetes.io/component={app}")["items"]
+        return [p for p in items if terminating or "deletionTimestamp" not in p["metadata"]]
+
+
+def ready(pod: dict) -> bool:
+    return pod["status"].get("phase") == "Running" and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", [])
+    )
+
+
+@pytest.fixture(scope="module")
+def release(real: RealCluster, images: dict[str, str]) -> Release:
+    kube = real.kube
+    kube.ok("kubectl", "apply", "--server-side", "-f", str(CRD_DIR), timeout=180)
+    kube.ok("kubectl", "wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
+    for namespace in ("data", NAMESPACE):
+        kube.restricted_namespace(namespace)
+    redis = (HERE / "redis.yaml").read_text().replace("@REDIS_IMAGE@", images["redis"])
+    kube.ok("kubectl", "apply", "-f", "-", stdin=redis)
+    kube.ok("kubectl", "-n", "data", "rollout", "status", "deployment/redis-master", "--timeout=120s")
+    kube.app_secret(NAMESPACE)
+    rel = Release(kube, images)
+    started = time.monotonic()
+    kube.ok("helm", *rel.helm_args("--wait", "--timeout", "300s"), timeout=360)
+    print(f"first install (helm --wait) took {time.monotonic() - started:.1f}s")
+    return rel
+
+
+def test_pods_run_and_are_ready_because_the_kubelet_probed_them(release: Release) -> None:
+    for app in ("backend", "frontend"):
+        pods = release.pods(app)
+        assert pods and all(ready(p) for p in pods), [p["status"] for p in pods]
+        for pod in pods:
+            (status,) = pod["status"]["containerStatuses"]
+            assert status["started"] and status["ready"] and "running" in status["state"]
+            assert status["imageID"].endswith(release.refs[app].split("@")[1]), status["imageID"]
+    backend = release.pods("backend")
+    assert len(backend) == 2
+    # Readiness came from the probe, after the container had started.
+    for pod in backend:
+        started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+        ready_at = next(c["lastTransitionTime"] for c in pod["status"]["conditions"] if c["type"] == "Ready")
+        assert ready_at > started, (started, ready_at)
+
+
+def test_services_route_and_resolve_by_name(release: Release) -> None:
+    kube = release.kube
+    with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
+        body = json.loads(wait_for_body(f"{url}/readyz", '"ready"'))
+        # Metadata in Redis (shared by the replicas); no Elasticsearch here: the index is SQLite.
+        assert body == {"status": "ready", "checks": {"redis": "ok", "sqlite": "ok"}}, body
+    with port_forward(kube, NAMESPACE, f"svc/{FRONTEND}", 3000) as url:
+        page = wait_for_body(f"{url}/", "<html")
+        assert "</html>" in page
+        # The frontend's readiness asks the backend by its Service DNS name (API_URL).
+        ready_body = json.loads(wait_for_body(f"{url}/api/ready", '"ready"'))
+        assert ready_body == {"status": "ready", "checks": {"backend": "ok"}}, ready_body
+    frontend = release.pods("frontend")[0]["metadata"]["name"]
+    out = kube.ok("kubectl", "-n", NAMESPACE, "exec", frontend, "--", "node", "-e",
+                  "fetch(process.env.API_URL + '/healthz').then(async r => console.log(r.status, await r.text()))")
+    assert out.strip() == '200 {"status":"ok"}', out
+    # An address of the Service range that nobody serves gets no answer (no route out).
+    probe = kube.run("kubectl", "-n", NAMESPACE, "exec", frontend, "--", "node", "-e",
+                     "const s=require('net').connect(80, process.argv[1]);"
+                     "s.setTimeout(3000,()=>{console.log('timeout');process.exit(0)});"
+                     "s.on('connect',()=>{console.log('connected');process.exit(0)});"
+                     "s.on('error',e=>{console.log(e.code);process.exit(0)})",
+                     unserved_service_ip(kube))
+    assert probe.stdout.strip() in {"timeout", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"}, probe
+
+
+def unserved_service_ip(kube: Kube) -> str:
+    cluster_ip = kube.get("service", "kubernetes", "-n", "default")["spec"]["clusterIP"]
+    return ".".join(cluster_ip.split(".")[:2] + ["255", "254"])
+
+
+def test_backend_replicas_share_state_through_redis(release: Release) -> None:
+    first, second = (p["metadata"]["name"] for p in release.pods("backend"))
+    email = f"real-{uuid.uuid4().hex[:8]}@example.com"
+    account = {"email": email, "password": "correct horse battery staple", "full_name": "Real Node"}
+    with port_forward(release.kube, NAMESPACE, f"pod/{first}", 8000) as url:
+        status, body = http(f"{url}/api/v1/auth/register", data=account, timeout=30)
+        assert status == 201, body
+        assert json.loads(body)["email"] == email
+    with port_forward(release.kube, NAMESPACE, f"pod/{second}", 8000) as url:
+        status, body = http(f"{url}/api/v1/auth/login", timeout=30,
+                            data={"email": email, "password": account["password"]})
+        assert status == 200, body
+        assert json.loads(body)["access_token"]
+
+
+def test_redis_keeps_its_data_on_the_persistent_volume(release: Release) -> None:
+    kube = release.kube
+    key = f"real-node-{uuid.uuid4().hex[:8]}"
+    kube.ok("kubectl", "-n", "data", "exec", "deploy/redis-master", "--", "redis-cli", "set", key, "kept")
+    old = kube.get("pods", "-n", "data", "-l", "app.kubernetes.io/name=redis")["items"][0]["metadata"]["name"]
+    kube.ok("kubectl", "-n", "data", "delete", "pod", old, "--wait=true")
+    kube.ok("kubectl", "-n", "data", "rollout", "status", "deployment/redis-master", "--timeout=120s")
+    kube.wait_until(lambda: kube.run("kubectl", "-n", "data", "exec", "deploy/redis-master", "--",
+                                     "redis-cli", "get", key).stdout.strip() == "kept",
+                    timeout=60, what="the key to be read back from the append-only file")
+    pvc = kube.get("pvc", "redis-data", "-n", "data")
+    assert pvc["status"]["phase"] == "Bound" and pvc["spec"]["volumeName"].startswith("hostpath-pv")
+    # The backend reconnects to the new Redis pod and is ready again.
+    with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
+        wait_for_body(f"{url}/readyz", '"ready"', timeout=90)
+
+
+def test_restricted_pod_security_is_enforced_and_the_pods_still_run(release: Release) -> None:
+    kube = release.kube
+    labels = kube.get("namespace", NAMESPACE)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    privileged = kube.run("kubectl", "-n", NAMESPACE, "run", "privileged", "--restart=Never",
+                          f"--image={release.refs['backend']}",
+                          "--overrides", json.dumps({"spec": {"containers": [{
+                              "name": "privileged", "image": release.refs["backend"],
+                              "securityContext": {"privileged": True}}]}}))
+    assert privileged.returncode != 0 and "violates PodSecurity" in privileged.stderr, privileged.stderr
+    backend = release.pods("backend")[0]["metadata"]["name"]
+    uid = kube.ok("kubectl", "-n", NAMESPACE, "exec", backend, "--", "id", "-u").strip()
+    assert uid == "10001"
+    write = kube.run("kubectl", "-n", NAMESPACE, "exec", backend, "--", "python", "-c",
+                     "open('/app-written-by-test', 'w')")
+    assert write.returncode != 0 and "Read-only file system" in write.stderr, write.stderr
+    tmp = kube.ok("kubectl", "-n", NAMESPACE, "exec", backend, "--", "python", "-c",
+                  "open('/tmp/ok', 'w').write('x'); print('tmp writable')")
+    assert tmp.strip() == "tmp writable"
+
+
+LOAD_SCRIPT = r"""
+import json, sys, time, urllib.request
+url, seconds, limit = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ok = failed = 0
+errors = []
+deadline = time.monotonic() + seconds
+print("load started", flush=True)
+while time.monotonic() < deadline and ok + failed < limit:
+    try:
+        with opener.open(url, timeout=5) as r:
+            body = r.read()
+        if r.status == 200 and b'"ok"' in body:
+            ok += 1
+        else:
+            failed += 1
+            errors.append(f"HTTP {r.status} {body[:80]!r}")
+    except Exception as e:
+        failed += 1
+        errors.append(repr(e)[:200])
+    time.sleep(0.02)
+print(json.dumps({"ok": ok, "failed": failed, "errors": errors[:10]}), flush=True)
+"""
+
+
+def load_pod(name: str, image: str, url: str, seconds: int, limit: int) -> dict:
+    """A bounded load generator as a pod (restricted profile): stops by itself."""
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "load-test"}},
+        "spec": {
+            "restartPolicy": "Never", "automountServiceAccountToken": False,
+            "activeDeadlineSeconds": seconds + 60,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "load", "image": image, "command": ["python", "-c", LOAD_SCRIPT, url, str(seconds), str(limit)],
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}},
+            }],
+        },
+    }
+
+
+def test_rolling_update_under_load_loses_no_request_and_the_pdb_refuses_an_eviction(release: Release) -> None:
+    kube = release.kube
+    before = {p["metadata"]["name"] for p in release.pods("backend")}
+    url = f"http://{BACKEND}:8000/healthz"
+    kube.ok("kubectl", "-n", NAMESPACE, "apply", "-f", "-",
+            stdin=json.dumps(load_pod("load-rollout", release.refs["backend"], url, 75, 20000)))
+    kube.wait_until(lambda: "load started" in kube.run("kubectl", "-n", NAMESPACE, "logs", "load-rollout").stdout,
+                    timeout=60, what="the load pod to start")
+    time.sleep(3)
+    started = time.monotonic()
+    kube.ok("helm", *release.helm_args("--set", f"backend.podAnnotations.rollout={uuid.uuid4().hex[:8]}",
+                                       "--wait", "--timeout", "180s"), timeout=240)
+    rollout_seconds = time.monotonic() - started
+    after = {p["metadata"]["name"] for p in release.pods("backend")}
+    assert before.isdisjoint(after) and len(after) == 2, (before, after)
+    kube.wait_until(lambda: {p["metadata"]["name"] for p in release.pods("backend", terminating=True)} == after,
+                    timeout=90, what="the old replicas to finish draining")
+    kube.wait_until(lambda: kube.get("pod", "load-rollout", "-n", NAMESPACE)["status"]["phase"] == "Succeeded",
+                    timeout=150, what="the load pod to finish")
+    result = json.loads(kube.ok("kubectl", "-n", NAMESPACE, "logs", "load-rollout").strip().splitlines()[-1])
+    print(f"rolling update took {rollout_seconds:.1f}s under load: {result}")
+    assert result["failed"] == 0, result
+    assert result["ok"] > 200, result
+    assert rollout_seconds < 70, "the rollout must finish inside the load window"
+
+    # PDB (maxUnavailable 1): the first eviction passes, the second would break the budget.
+    first, second = sorted(after)
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"namespace": NAMESPACE}}
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods/{{}}/eviction"
+    kube.ok("kubectl", "create", "--raw", path.format(first), "-f", "-",
+            stdin=json.dumps({**eviction, "metadata": {**eviction["metadata"], "name": first}}))
+    refused = kube.run("kubectl", "create", "--raw", path.format(second), "-f", "-",
+                       stdin=json.dumps({**eviction, "metadata": {**eviction["metadata"], "name": second}}))
+    assert refused.returncode != 0 and "disruption budget" in refused.stderr, refused.stderr
+    kube.wait_until(lambda: len([p for p in release.pods("backend") if ready(p)]) == 2,
+                    timeout=120, what="the evicted replica to be replaced")
+    kube.ok("kubectl", "-n", NAMESPACE, "delete", "pod", "load-rollout", "--wait=false")
+
+
+def test_helm_test_runs_the_hook_commands_and_a_broken_dependency_fails_it(release: Release) -> None:
+    kube = release.kube
+    passed = kube.run("helm", "test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout", "180s", timeout=240)
+    assert passed.returncode == 0, passed.stderr + passed.stdout
+    assert f"http://{BACKEND}:8000/readyz 200" in passed.stdout, passed.stdout
+    assert f"http://{FRONTEND}:3000/ 200" in passed.stdout, passed.stdout
+    # Redis gone: the backend is not ready, its Service has no endpoint, the hook's request fails.
+    kube.ok("kubectl", "-n", "data", "scale", "deployment/redis-master", "--replicas=0")
+    try:
+        kube.wait_until(lambda: not any(ready(p) for p in release.pods("backend")), timeout=90,
+                        what="the backend to report not ready without Redis")
+        failed = kube.run("helm", "test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout", "120s", timeout=180)
+        assert failed.returncode != 0, failed.stdout
+        hook = kube.run("kubectl", "-n", NAMESPACE, "logs", f"{RELEASE}-test-backend-ready").stdout
+        # The hook's own Python ran and failed (kube-proxy rejects a Service without endpoints).
+        assert "urlopen" in hook and any(
+            reason in hook for reason in ("No route to host", "Connection refused", "HTTP Error 503")
+        ), hook
+    finally:
+        kube.ok("kubectl", "-n", "data", "scale", "deployment/redis-master", "--replicas=1")
+    kube.ok("kubectl", "-n", "data", "rollout", "status", "deployment/redis-master", "--timeout=120s")
+    kube.wait_until(lambda: all(ready(p) for p in release.pods("backend")), timeout=120,
+                    what="the backend to be ready again")
+
+
+def test_an_image_that_never_gets_ready_fails_the_deploy_and_rollback_restores(release: Release) -> None:
+    kube = release.kube
+    revision = json.loads(kube.ok("helm", "status", RELEASE, "-n", NAMESPACE, "-o", "json"))["version"]
+    failed = kube.run("helm", *release.helm_args("--wait", "--timeout", "60s", backend="never-ready"), timeout=120)
+    assert failed.returncode != 0, failed.stdout
+    new = [p for p in release.pods("backend") if p["spec"]["containers"][0]["image"] == release.refs["never-ready"]]
+    assert new, "the never-ready pods were not created"
+    for pod in new:
+        (status,) = pod["status"]["containerStatuses"]
+        assert "running" in status["state"] and not status["ready"], status
+    events = kube.ok("kubectl", "-n", NAMESPACE, "get", "events", "--field-selector",
+                     f"involvedObject.name={new[0]['metadata']['name']}", "-o", "json")
+    messages = [e["message"] for e in json.loads(events)["items"]]
+    assert any("Readiness probe failed" in m and "503" in m for m in messages), messages
+    # maxUnavailable 0: the old replicas kept serving during the failed rollout.
+    old = [p for p in release.pods("backend") if p["spec"]["containers"][0]["image"] == release.refs["backend"]]
+    assert len(old) == 2 and all(ready(p) for p in old)
+    kube.ok("helm", "rollback", RELEASE, str(revision), "-n", NAMESPACE, "--wait", "--timeout", "180s", timeout=240)
+    kube.wait_until(lambda: {p["spec"]["containers"][0]["image"] for p in release.pods("backend")}
+                    == {release.refs["backend"]} and all(ready(p) for p in release.pods("backend")),
+                    timeout=120, what="only ready pods of the previous image after the rollback")
