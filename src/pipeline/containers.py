@@ -22,6 +22,9 @@ from pipeline.lint import (
     environment_commands,
 )
 from pipeline.plans import ImagePlan
+from pipeline.suites import APT_PACKAGES, DEPLOY_BINARIES
+from pipeline.suites import REPORTS as SUITES_REPORTS
+from pipeline.suites import VENV as SUITES_VENV
 from pipeline.wiring import BackingService, backend_env, backing_services
 
 SRC = "/src"
@@ -75,6 +78,25 @@ def with_ca(ctr: dagger.Container, ca: dagger.File | None) -> dagger.Container:
     )
 
 
+def tools_target(
+    config: PipelineConfig,
+    source: dagger.Directory,
+    target: toolchain.Target,
+    python_image: str,
+    ca_secret: dagger.Secret | None,
+) -> dagger.Container:
+    """A target of dockerfiles/tools.Dockerfile with the table's pinned versions as build args."""
+    args = toolchain.build_args(target)
+    if python_image or config.base_images.python:
+        args["PYTHON_IMAGE"] = python_image or str(config.base_images.python)
+    return source.docker_build(
+        dockerfile=TOOLS_DOCKERFILE,
+        target=target,
+        build_args=[dagger.BuildArg(name=k, value=v) for k, v in args.items()],
+        secrets=[ca_secret] if ca_secret is not None else [],
+    )
+
+
 def python_toolbox(
     config: PipelineConfig,
     source: dagger.Directory,
@@ -83,15 +105,7 @@ def python_toolbox(
     ca_secret: dagger.Secret | None,
 ) -> dagger.Container:
     """tools.Dockerfile's lint target + the import environments pyright needs (lint.py)."""
-    args = toolchain.build_args("lint")
-    if python_image or config.base_images.python:
-        args["PYTHON_IMAGE"] = python_image or str(config.base_images.python)
-    ctr = source.docker_build(
-        dockerfile=TOOLS_DOCKERFILE,
-        target=LINT_TARGET,
-        build_args=[dagger.BuildArg(name=k, value=v) for k, v in args.items()],
-        secrets=[ca_secret] if ca_secret is not None else [],
-    )
+    ctr = tools_target(config, source, LINT_TARGET, python_image, ca_secret)
     ctr = with_ca(ctr, ca).with_mounted_cache(
         UV_CACHE, dag.cache_volume("pipeline-lint-uv"), owner=TOOLS_USER
     )
@@ -105,6 +119,46 @@ def python_toolbox(
     for command in environment_commands():
         ctr = ctr.with_exec(list(command))
     return ctr.with_directory(SRC, source, owner=TOOLS_USER).with_workdir(SRC)
+
+
+def platform_runner(
+    config: PipelineConfig,
+    source: dagger.Directory,
+    python_image: str,
+    ca: dagger.File | None,
+    ca_secret: dagger.Secret | None,
+) -> dagger.Container:
+    """Where `ci` runs the platform suites (suites.py): the lint toolbox, helm and kubectl
+    from the deploy target, a few Debian tools and tests/requirements.txt."""
+    deploy = tools_target(config, source, "deploy", python_image, ca_secret)
+    ctr = with_ca(tools_target(config, source, LINT_TARGET, python_image, ca_secret), ca)
+    ctr = ctr.with_user("0").with_exec(
+        [
+            "sh",
+            "-c",
+            "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
+            + " ".join(APT_PACKAGES)
+            + " && rm -rf /var/lib/apt/lists/*",
+        ]
+    )
+    for binary in DEPLOY_BINARIES:
+        ctr = ctr.with_file(binary, deploy.file(binary))
+    requirements = "/deps/tests/requirements.txt"
+    return (
+        ctr.with_file(requirements, source.file("tests/requirements.txt"))
+        .with_mounted_cache("/root/.cache/uv", dag.cache_volume("pipeline-platform-uv"))
+        .with_exec(["uv", "venv", "--quiet", SUITES_VENV])
+        .with_exec(
+            ["uv", "pip", "install", "--quiet", "--python", f"{SUITES_VENV}/bin/python"]
+            + ["-r", requirements]
+        )
+        .with_env_variable("PATH", f"{SUITES_VENV}/bin:${{PATH}}", expand=True)
+        .with_env_variable("TOOLS_DIR", "/nonexistent")  # every tool is on PATH
+        .with_directory(SRC, source, owner=TOOLS_USER)
+        .with_user(TOOLS_USER)
+        .with_workdir(SRC)
+        .with_exec(["mkdir", "-p", SUITES_REPORTS])
+    )
 
 
 def helm_toolbox(config: PipelineConfig, source: dagger.Directory) -> dagger.Container:

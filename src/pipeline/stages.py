@@ -68,6 +68,8 @@ from pipeline.signing import (
     choose_mode,
     full_script,
 )
+from pipeline.suites import REPORTS as SUITES_REPORTS
+from pipeline.suites import Suite, platform_suites
 from pipeline.wiring import Stack, stack
 
 
@@ -184,6 +186,34 @@ async def lint(ctx: Ctx) -> list[StepResult]:
 
     results = await gather({step.name: (lambda s=step: one(s)) for step in steps}, "lint")
     return [results[step.name] for step in steps]
+
+
+# ---- platform suites (in ci) ----------------------------------------------------------------
+
+
+async def platform(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
+    """The platform's own suites that can run in a container (suites.py), JUnit in reports/."""
+    runner = c.platform_runner(
+        ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca, ctx.ca_secret
+    )
+    suites = platform_suites()
+
+    async def one(suite: Suite) -> tuple[StepResult, dagger.Directory]:
+        try:
+            ran = await c.run(runner, list(suite.command()))
+        except STEP_ERRORS as e:
+            return StepResult(suite.name, False, _error_text(e)), dag.directory()
+        junit = ran.container.file(f"{SUITES_REPORTS}/{suite.stem}.xml")
+        return _ran_result(suite.name, ran), dag.directory().with_file(f"{suite.stem}.xml", junit)
+
+    done = await gather({s.stem: (lambda x=s: one(x)) for s in suites}, "platform suites")
+    reports = dag.directory()
+    results: list[StepResult] = []
+    for suite in suites:
+        result, junit = done[suite.stem]
+        results.append(result)
+        reports = reports.with_directory(".", junit)
+    return reports, results
 
 
 # ---- test ------------------------------------------------------------------------------
@@ -545,7 +575,8 @@ class CiRun:
 
 
 async def ci(ctx: Ctx) -> CiRun:
-    """lint, test, build and scan concurrently; the reports and one result per step."""
+    """lint, test, build + scan and the platform suites concurrently; reports, one result
+    per step."""
 
     async def build_and_scan() -> tuple[StepResult, Scanned]:
         try:
@@ -557,7 +588,12 @@ async def ci(ctx: Ctx) -> CiRun:
         return StepResult("build (runtime images)", True), await scan(ctx, imgs)
 
     done = await settle(
-        {"lint": lambda: lint(ctx), "test": lambda: test(ctx), "build+scan": build_and_scan}
+        {
+            "lint": lambda: lint(ctx),
+            "test": lambda: test(ctx),
+            "build+scan": build_and_scan,
+            "platform": lambda: platform(ctx),
+        }
     )
     for key, outcome in done.items():  # a part that failed as a whole is recorded as such
         if isinstance(outcome, STEP_ERRORS):
@@ -567,15 +603,20 @@ async def ci(ctx: Ctx) -> CiRun:
                 "lint": [failed],
                 "test": (dag.directory(), [failed]),
                 "build+scan": (failed, not_run),
+                "platform": (dag.directory(), [failed]),
             }[key]
         elif isinstance(outcome, Exception):
             raise outcome
     lint_results: list[StepResult] = done["lint"]
     test_dir, test_results = done["test"]
     built, scanned = done["build+scan"]
-    results = [*lint_results, *test_results, built, scanned.result]
+    platform_dir, platform_results = done["platform"]
+    results = [*lint_results, *test_results, built, scanned.result, *platform_results]
     reports = (
-        dag.directory().with_directory("test", test_dir).with_directory("scan", scanned.reports)
+        dag.directory()
+        .with_directory("test", test_dir)
+        .with_directory("scan", scanned.reports)
+        .with_directory("platform", platform_dir)
     )
     return CiRun(reports, results, scanned.policy)
 

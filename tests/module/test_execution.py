@@ -511,7 +511,8 @@ def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
         "uv sync --locked --no-dev --no-install-project --project /deps/backend",
     ):
         assert any(needle in e for e in execs), needle
-    assert {c.args["target"] for c in engine.calls("dockerBuild")} == {"runtime", "test", "lint"}
+    targets = {c.args["target"] for c in engine.calls("dockerBuild")}
+    assert targets == {"runtime", "test", "lint", "deploy"}
     summary = json.loads(new_file(engine, "summary.json"))
     assert summary["passed"] is True
     names = [s["name"] for s in summary["steps"]]
@@ -553,6 +554,34 @@ def test_lint_toolbox_is_the_tools_dockerfile_target_with_locked_backend_deps() 
         and any(a.name == "dockerBuild" and a.args["target"] == "lint" for a in c.ancestors())
     ]
     assert src and all(c.args.get("owner") == "10001:10001" for c in src)
+
+
+def test_ci_runs_the_platform_suites_in_a_container_built_from_the_repository() -> None:
+    from pipeline.suites import HOST_ONLY, platform_suites
+
+    _, engine = run("ci", revision=REV)
+    runs = [c for c in engine.calls("withExec") if c.args["args"][:3] == ["python", "-m", "pytest"]]
+    paths = {a for c in runs for a in c.args["args"] if a.startswith("tests/")}
+    assert paths == {"tests/module", "tests/k8s", "tests/workflows"}
+    for call in runs:
+        args = call.args["args"]
+        assert call.args["expect"] == "ANY"  # each suite reports its own result
+        assert any(a.startswith("--junitxml=/reports/platform/") for a in args)
+        chain = call.ancestors()
+        built = {a.args["target"] for a in chain if a.name == "dockerBuild"}
+        assert "lint" in built  # the repository's tools.Dockerfile, not an ad-hoc image
+        files = {a.args["path"] for a in chain if a.name == "withFile"}
+        assert {"/usr/local/bin/helm", "/usr/local/bin/kubectl"} <= files
+        assert "/deps/tests/requirements.txt" in files
+        users = [a.args["name"] for a in chain if a.name == "withUser"]
+        assert users[0] == "10001:10001"  # nearest first: the suites run unprivileged
+        skipped = {a.split("=", 1)[1] for a in args if a.startswith(("--ignore=", "--deselect="))}
+        assert skipped <= set(HOST_ONLY)  # only what needs the host is left to .ci/run
+    assert len({tuple(c.args["args"]) for c in runs}) == len(platform_suites())
+    names = {s["name"] for s in json.loads(new_file(engine, "summary.json"))["steps"]}
+    assert {s.name for s in platform_suites()} <= names
+    dirs = {c.args["path"] for c in engine.calls("withDirectory") if c.parent_type == "Directory"}
+    assert "platform" in dirs
 
 
 def test_ci_fails_with_readable_summary_when_a_linter_fails() -> None:

@@ -51,6 +51,7 @@ CORE = frozenset(
         "pipeline.reports",
         "pipeline.scans",
         "pipeline.signing",
+        "pipeline.suites",
         "pipeline.toolchain",
         "pipeline.wiring",
     }
