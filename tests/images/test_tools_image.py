@@ -136,6 +136,8 @@ def build_tools(base_images: dict[str, str], ca_bundle: Path, reports_dir: Path)
                 "--target", target, "-t", tag, "--secret", f"id=ca,src={ca_bundle}"]
         for key, value in args.items():
             argv += ["--build-arg", f"{key}={value}"]
+        if os.environ.get("TOOLS_BUILD_NO_CACHE"):  # measure cold builds (cache mounts stay)
+            argv.append("--no-cache")
         started = time.monotonic()
         proc = docker(*argv, ".", cwd=REPO, check=False, timeout=1200)
         seconds = time.monotonic() - started
