@@ -321,6 +321,47 @@ def test_outcome_uses_the_reports_own_code(tmp_path: Path) -> None:
     assert result.returncode == 2
 
 
+def test_outcome_of_a_real_refused_deploy(tmp_path: Path) -> None:
+    """End to end with the real orchestrator CLI (`python -m pipeline.deploy`, what the tools
+    container runs): production without --approved-by is refused before any cluster tool
+    runs; the workflow step reads that report and exits with the documented 2."""
+    (tmp_path / "k8s/environments").mkdir(parents=True)
+    (tmp_path / "k8s/environments/prod.yaml").write_text("{}\n")
+    (tmp_path / "k8s/chart").mkdir()
+    (tmp_path / "k8s/chart/Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: 0.1.0\n")
+    target = {
+        "env": "prod",
+        "namespace": "blog",
+        "values_file": "k8s/environments/prod.yaml",
+        "strategy": "canary",
+        "url": "https://blog.example.com",
+        "require_approval": True,
+        "smoke_checks": [],
+    }
+    (tmp_path / "target.json").write_text(json.dumps(target))
+    deploy = run(
+        [sys.executable, "-m", "pipeline.deploy", "deploy", "--target", "target.json"]
+        + ["--report-dir", "deploy-report", "--backend-image", BACKEND]
+        + ["--frontend-image", FRONTEND],
+        env={"PYTHONPATH": str(REPO / "src")},
+        cwd=tmp_path,
+    )
+    assert (tmp_path / "deploy-report" / "deploy-prod.json").is_file(), (
+        deploy.stdout + deploy.stderr
+    )
+    output = tmp_path / "github_output"
+    result = summary_tool(
+        "outcome",
+        str(tmp_path / "deploy-report"),
+        "deploy",
+        "prod",
+        env={"GITHUB_OUTPUT": str(output)},
+    )
+    assert result.returncode == 2, result.stdout
+    assert output.read_text() == "outcome=refused\nexit-code=2\n"
+    assert "requires approval" in result.stdout
+
+
 # ---- write-kubeconfig.sh ------------------------------------------------------------------
 
 
