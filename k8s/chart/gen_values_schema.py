@@ -120,6 +120,7 @@ app = obj(
                 "maxReplicas": I(1, 100),
                 "targetCPUUtilizationPercentage": I(1, 100),
                 "targetMemoryUtilizationPercentage": I(1, 100),
+                "scaleDownStabilizationSeconds": I(0, 3600),
                 "customMetric": obj(
                     {
                         "enabled": B,
