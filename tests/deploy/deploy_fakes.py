@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline.deploy.request import (
     DeployRequest,
@@ -81,6 +82,10 @@ class FakeCluster:
     ready_after_abort: int = 2
     aborted: set[str] = field(default_factory=lambda: set[str]())
     _phase_index: dict[str, int] = field(default_factory=lambda: dict[str, int]())
+    # Leases (the deploy lock, pipeline/deploy/lock.py) by name, with a resourceVersion counter.
+    leases: dict[str, dict[str, object]] = field(
+        default_factory=lambda: dict[str, dict[str, object]]()
+    )
 
     # -- ClusterTools protocol
     def run(self, tool: Tool, args: Sequence[str], timeout: float) -> CommandResult:
@@ -167,7 +172,49 @@ class FakeCluster:
                 e["status"] = "superseded"
         self.history.append({"revision": revision, "status": "deployed"})
 
+    def _lease(self, argv: tuple[str, ...]) -> CommandResult | None:
+        """create/replace -f FILE of a Lease, get/delete leases.coordination.k8s.io NAME."""
+        if argv[0] in ("create", "replace") and "-f" in argv:
+            obj = json.loads(Path(argv[argv.index("-f") + 1]).read_text())
+            if obj.get("kind") != "Lease":
+                return None
+            name = obj["metadata"]["name"]
+            old = self.leases.get(name)
+            if argv[0] == "create" and old is not None:
+                return self._fail(
+                    argv, f'Error from server (AlreadyExists): leases "{name}" already exists'
+                )
+            if argv[0] == "replace":
+                if old is None:
+                    return self._fail(
+                        argv, f'Error from server (NotFound): leases "{name}" not found'
+                    )
+                if obj["metadata"].get("resourceVersion") != old["metadata"]["resourceVersion"]:
+                    return self._fail(
+                        argv, "Error from server (Conflict): the object has been modified"
+                    )
+            version = int(old["metadata"]["resourceVersion"]) + 1 if old else 1
+            obj["metadata"]["resourceVersion"] = str(version)
+            self.leases[name] = obj
+            return self._ok(argv, json.dumps(obj))
+        if (
+            len(argv) > 2
+            and argv[1] == "leases.coordination.k8s.io"
+            and argv[0] in ("get", "delete")
+        ):
+            name = argv[2]
+            if name not in self.leases:
+                return self._fail(argv, f'Error from server (NotFound): leases "{name}" not found')
+            if argv[0] == "delete":
+                del self.leases[name]
+                return self._ok(argv, f'lease "{name}" deleted')
+            return self._ok(argv, json.dumps(self.leases[name]))
+        return None
+
     def _kubectl(self, argv: tuple[str, ...]) -> CommandResult:
+        lease = self._lease(argv)
+        if lease is not None:
+            return lease
         if argv[0] == "wait":
             if self.node_not_ready_polls > 0:
                 self.node_not_ready_polls -= 1

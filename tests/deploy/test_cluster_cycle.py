@@ -201,6 +201,7 @@ def test_deploy_failing_deploy_rollback_and_deploy_again(
     assert (first["revision_before"], first["revision_after"]) == (None, 1)
     assert [p["name"] for p in first["phases"]] == [
         "gates",
+        "lock",
         "snapshot",
         "apply",
         "rollout",

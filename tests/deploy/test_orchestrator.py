@@ -61,6 +61,7 @@ def test_rolling_deploy_applies_once_waits_tests_and_smokes(
     assert not any(c.startswith(("helm rollback", "rollouts")) for c in cluster.commands())
     assert [p.name for p in report.phases] == [
         "gates",
+        "lock",
         "snapshot",
         "apply",
         "rollout",
@@ -444,6 +445,8 @@ def test_phase_timings_add_up_to_the_total(cluster: FakeCluster, clock: FakeCloc
     assert by_phase["snapshot"] == 2.5 and by_phase["apply"] == 2.5 and by_phase["helm-test"] == 2.5
     assert by_phase["rollout"] == 3 * 2.5  # list workloads + 2 x rollout status
     assert report.phase_seconds() == pytest.approx(report.total_seconds)
+    # lock = get + create of the Lease, helm history (stuck revision?), get + delete to release
+    assert by_phase["lock"] == 5 * 2.5
     assert report.total_seconds == pytest.approx(
         len(cluster.calls) * 2.5 + len(cluster.http_calls) * 2.5
     )

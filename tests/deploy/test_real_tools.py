@@ -179,7 +179,8 @@ def test_unreachable_cluster_refuses_with_real_helm(
     assert main(argv, tools_factory=lambda _k, _c: tools) == EXIT_REFUSED
     report = json.loads((out / "deploy-dev.json").read_text())
     assert report["outcome"] == "refused"
-    assert "cannot read the release history" in report["message"]
+    # the deploy lock is the first read of the cluster (pipeline/deploy/lock.py)
+    assert "cannot read the deploy lock" in report["message"]
     assert "connection refused" in report["message"]
     assert report["revision_before"] is None and report["revision_after"] is None
     assert "not-a-real-token" not in json.dumps(report) + capsys.readouterr().out

@@ -32,6 +32,7 @@ from .kube import (
     uses_rollouts,
     workload_kind,
 )
+from .lock import PENDING, run_locked
 from .report import (
     EXIT_NOT_RESTORED,
     EXIT_OK,
@@ -85,6 +86,17 @@ def deploy(
             f"dry run: would apply {len(report.rendered)} objects with strategy {target.strategy}; nothing applied",
         )
 
+    if target.ephemeral:  # a throwaway cluster serves this one call: nothing to lock
+        return _apply_and_verify(request, tools, clock, run)
+    body = lambda: _apply_and_verify(request, tools, clock, run)
+    return run_locked("deploy", request, tools, clock, body, run)
+
+
+def _apply_and_verify(
+    request: DeployRequest, tools: ClusterTools, clock: Clock, run: Run
+) -> DeployReport:
+    """The mutating part of `deploy` (under the deploy lock on persistent clusters)."""
+    target, report = request.target, run.report
     if target.ephemeral:
         try:
             with run.phase("ephemeral-cluster") as detail:
@@ -160,6 +172,14 @@ def deploy(
 def rollback(
     request: DeployRequest, tools: ClusterTools, clock: Clock, revision: int | None
 ) -> DeployReport:
+    return run_locked(
+        "rollback", request, tools, clock, lambda: _rollback(request, tools, clock, revision)
+    )
+
+
+def _rollback(
+    request: DeployRequest, tools: ClusterTools, clock: Clock, revision: int | None
+) -> DeployReport:
     target = request.target
     run = new_run("rollback", target, clock)
     try:
@@ -173,6 +193,13 @@ def rollback(
                 )
             run.report.revision_before = current_revision(history)
             known = [e.get("revision") for e in history]
+            if revision is None and history[-1].get("status") in PENDING:
+                # An interrupted deploy/rollback left the newest revision pending: restore the
+                # last one that was deployed (Helm rolls back over a pending revision).
+                revision = run.report.revision_before
+                detail.append(
+                    f"revision {history[-1].get('revision')} is {history[-1].get('status')}"
+                )
             if revision is None:
                 older = [
                     r for r in known if isinstance(r, int) and r < (run.report.revision_before or 0)
@@ -236,6 +263,14 @@ def _refuse_rolling(run: Run, request: DeployRequest, what: str) -> DeployReport
 
 
 def promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: bool) -> DeployReport:
+    if request.target.strategy == "rolling":  # refused without touching the cluster
+        return _promote(request, tools, clock, full)
+    return run_locked(
+        "promote", request, tools, clock, lambda: _promote(request, tools, clock, full)
+    )
+
+
+def _promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: bool) -> DeployReport:
     target = request.target
     run = new_run("promote", target, clock)
     rolling = _refuse_rolling(
@@ -263,6 +298,12 @@ def promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: boo
 
 
 def abort(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployReport:
+    if request.target.strategy == "rolling":  # refused without touching the cluster
+        return _abort(request, tools, clock)
+    return run_locked("abort", request, tools, clock, lambda: _abort(request, tools, clock))
+
+
+def _abort(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployReport:
     target = request.target
     run = new_run("abort", target, clock)
     rolling = _refuse_rolling(run, request, "nothing to abort; use `rollback`")
