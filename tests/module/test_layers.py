@@ -52,6 +52,7 @@ CORE = frozenset(
         "pipeline.scans",
         "pipeline.signing",
         "pipeline.suites",
+        "pipeline.suites",
         "pipeline.toolchain",
         "pipeline.wiring",
     }
