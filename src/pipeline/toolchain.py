@@ -168,13 +168,14 @@ def download(name: str, arch: str) -> Download:
     return found
 
 
-def build_args(target: Target) -> dict[str, str]:
+def build_args(target: Target, python_image: str = "") -> dict[str, str]:
     """dockerfiles/tools.Dockerfile build arguments of one target, from the table.
 
-    Downloads without a published SHA-256 get an empty checksum argument, which the build
-    refuses with a message naming the argument to set.
+    `python_image` replaces the table's base image (a mirror, or a local stand-in). Downloads
+    without a published SHA-256 get an empty checksum argument, which the build refuses with a
+    message naming the argument to set.
     """
-    args = {"PYTHON_IMAGE": image("python")}
+    args = {"PYTHON_IMAGE": python_image or image("python")}
     if target == "lint":
         for name in LINT_WHEELS:
             args[f"{arg_name(name)}_VERSION"] = tool(name).raw.get("pypi_version", version(name))

@@ -129,7 +129,7 @@ def build_tools(base_images: dict[str, str], ca_bundle: Path, reports_dir: Path)
 
     def build(target: toolchain.Target, name: str | None = None, check: bool = True,
               **overrides: str) -> Built | subprocess.CompletedProcess[str]:
-        args = {**toolchain.build_args(target), "PYTHON_IMAGE": base_images["PYTHON_IMAGE"],
+        args = {**toolchain.build_args(target, python_image=base_images["PYTHON_IMAGE"]),
                 **overrides}
         tag = f"{TAG_PREFIX}/tools:{name or target}"
         argv = ["build", "--progress=plain", "--network", "host", "-f", DOCKERFILE,

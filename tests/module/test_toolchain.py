@@ -95,6 +95,12 @@ def test_tools_dockerfile_arg_defaults_are_the_table(target: toolchain.Target) -
     assert {k: defaults.get(k) for k in expected} == expected
 
 
+def test_build_args_take_a_mirrored_base_image() -> None:
+    assert toolchain.build_args("lint")["PYTHON_IMAGE"] == toolchain.image("python")
+    mirrored = toolchain.build_args("scan", python_image="mirror.example/python:3.13-slim")
+    assert mirrored["PYTHON_IMAGE"] == "mirror.example/python:3.13-slim"
+
+
 def test_other_dockerfiles_and_the_module_runtime_use_the_table_base_images() -> None:
     assert _arg_defaults("backend.Dockerfile")["PYTHON_IMAGE"] == toolchain.image("python")
     assert _arg_defaults("backend.Dockerfile")["UV_VERSION"] == toolchain.version("uv")
