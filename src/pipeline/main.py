@@ -288,7 +288,6 @@ class Pipeline:
         Uses the key pair when given, else keyless with --oidc-token. Returns JSON per image.
         """
         from pipeline import stages
-
         from pipeline.plans import refs_by_app
 
         ctx = await self._ctx()

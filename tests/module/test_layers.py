@@ -52,7 +52,6 @@ CORE = frozenset(
         "pipeline.scans",
         "pipeline.signing",
         "pipeline.suites",
-        "pipeline.suites",
         "pipeline.toolchain",
         "pipeline.wiring",
     }
