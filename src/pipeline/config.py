@@ -237,6 +237,62 @@ class Metrics(_Model):
     )
 
 
+def _preview_quota() -> dict[str, str]:
+    return {
+        "requests.cpu": "1",
+        "requests.memory": "2Gi",
+        "limits.cpu": "6",
+        "limits.memory": "6Gi",
+        "pods": "8",
+        "services": "8",
+        "persistentvolumeclaims": "0",
+    }
+
+
+def _preview_limits() -> dict[str, dict[str, str]]:
+    return {
+        "default": {"cpu": "500m", "memory": "512Mi"},
+        "defaultRequest": {"cpu": "50m", "memory": "128Mi"},
+        "max": {"cpu": "1", "memory": "1Gi"},
+    }
+
+
+class Preview(_Model):
+    """Preview environments per pull request: namespace pr-N, host pr-N.<domain> (docs/deploy.md)."""
+
+    domain: str = Field(description="DNS domain of the previews, e.g. preview.example.com")
+    cluster: str = Field(
+        min_length=1, description="The kubeconfig context previews may use (and no other)"
+    )
+    base_environment: str = Field(default="dev", description="Values of this environment")
+    ttl: str = "72h"
+    max_ttl: str = "168h"
+    tls: bool = False
+    redis_url: str = "redis://redis-master.data.svc:6379"
+    redis_databases: int = Field(default=16, ge=2, le=1024)
+    elasticsearch_index: str = Field(default="blog-chunks", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    state_namespace: str = Field(
+        default="blog-previews",
+        pattern=rf"^{_DNS_LABEL}$",
+        description="Namespace of the registry of the previews' Redis databases",
+    )
+    quota: dict[str, str] = Field(default_factory=_preview_quota)
+    limits: dict[str, dict[str, str]] = Field(default_factory=_preview_limits)
+
+    @model_validator(mode="after")
+    def _values(self) -> Preview:
+        from pipeline.deploy.preview import check_preview_values, parse_duration
+        from pipeline.deploy.request import DeployInputError
+
+        try:
+            ttl = parse_duration(self.ttl, "preview.ttl")
+            top = parse_duration(self.max_ttl, "preview.max_ttl")
+            check_preview_values(self.domain, ttl, top, self.quota, self.limits)
+        except DeployInputError as e:
+            raise ValueError(str(e)) from None
+        return self
+
+
 class PipelineConfig(_Model):
     """The whole pipeline.yaml."""
 
@@ -251,6 +307,7 @@ class PipelineConfig(_Model):
     signing: Signing = Signing()
     tools: Tools = Tools()
     metrics: Metrics = Metrics()
+    preview: Preview | None = None
 
     @field_validator("environments")
     @classmethod

@@ -48,6 +48,7 @@ CORE = frozenset(
         "pipeline.loadtest",
         "pipeline.plans",
         "pipeline.policy",
+        "pipeline.preview",
         "pipeline.reports",
         "pipeline.scans",
         "pipeline.signing",
