@@ -133,6 +133,8 @@ def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[CheckRe
         return []
     if request.cosign_key:
         how = ["--key", request.cosign_key]
+        if not request.target.signature_tlog:  # keys only: keyless needs the log's timestamps
+            how.append("--insecure-ignore-tlog=true")
     elif request.cosign_identity and request.cosign_issuer:
         how = [
             "--certificate-identity-regexp",
@@ -149,6 +151,8 @@ def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[CheckRe
                 "(public key) or --cosign-identity and --cosign-issuer (keyless)",
             )
         ]
+    if request.target.registry_http:
+        how += ["--allow-http-registry", "--allow-insecure-registry"]
     results: list[CheckRecord] = []
     for app in APPS:
         image = request.images[app]

@@ -113,6 +113,10 @@ class DeployTarget:
     allowlist: tuple[AllowlistedFinding, ...] = ()
     # `--set key=value` after the values file (tests and rehearsals override single values).
     extra_values: tuple[str, ...] = ()
+    # Air-gapped signing: key signatures without a transparency log (cosign
+    # --insecure-ignore-tlog), and a registry served over plain http (--allow-http-registry).
+    signature_tlog: bool = True
+    registry_http: bool = False
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = dict(self.__dict__)
@@ -161,6 +165,8 @@ class DeployTarget:
             "require_digest",
             "create_namespace",
             "ephemeral",
+            "signature_tlog",
+            "registry_http",
         ):
             value = raw.get(name, cls.__dataclass_fields__[name].default)
             if not isinstance(value, bool):
