@@ -38,12 +38,16 @@ ROLLOUTS_VERSION="${ROLLOUTS_VERSION:-v1.9.1}"  # the version of ../shared/crds'
 # v1.14.1 is the newest CoreDNS on k8s.io/client-go v0.34 (bumped to the control plane's
 # v0.34.x at build, so the Go build cache is shared).
 COREDNS_VERSION="${COREDNS_VERSION:-v1.14.1}"
+# v0.8.0 (k8s.io v0.33) built against the control plane's k8s.io v0.34.x modules; v0.9.0
+# needs k8s.io v0.36.
+METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.8.0}"
 here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${K8S_CLUSTER_CACHE:-$HOME/.cache/blog-creator/k8s-cluster}"
 cache="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION"
 bin="$cache/bin"
-addons="$cache_root/real-node-coredns-$COREDNS_VERSION"  # the real node's own images
+addons="$cache_root/real-node-k8s-$K8S_VERSION-coredns-$COREDNS_VERSION-metrics-server-$METRICS_SERVER_VERSION"  # the real node's own images
 COREDNS_IMAGE="docker.io/blog-creator/coredns:$COREDNS_VERSION"
+METRICS_SERVER_IMAGE="docker.io/blog-creator/metrics-server:$METRICS_SERVER_VERSION"
 export KWOK_WORKDIR="$cache_root/kwok"
 export GOWORK=off GOFLAGS=-mod=mod
 
@@ -139,6 +143,25 @@ build_coredns() {  # CoreDNS with only the plugins the cluster's Corefile uses
   rm -rf "$src"
 }
 
+build_metrics_server() {  # metrics-server for the HPA, on the control plane's k8s.io modules
+  local src="$cache/src/metrics-server" staging_version="v0.${K8S_VERSION#v1.}" args=() module
+  log "building metrics-server $METRICS_SERVER_VERSION"
+  writable_copy "$(module_dir "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION")" "$src"
+  for module in api apimachinery apiserver client-go component-base metrics kms; do
+    args+=("-require=k8s.io/$module@$staging_version")
+  done
+  (
+    cd "$src"
+    go mod edit "${args[@]}"
+    CGO_ENABLED=0 go build -ldflags "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+      -o "$addons/metrics-server" ./cmd/metrics-server
+  )
+  python3 "$here/k8s-cluster/image_archive.py" "$addons/metrics-server.tar" "$METRICS_SERVER_IMAGE" \
+    --entrypoint /metrics-server "$addons/metrics-server:/metrics-server"
+  rm -f "$addons/metrics-server"
+  rm -rf "$src"
+}
+
 cmd_build() {
   local real=false kube=(kube-apiserver kube-controller-manager kube-scheduler) missing=() b
   while (($#)); do
@@ -162,6 +185,7 @@ cmd_build() {
     mkdir -p "$addons"
     [ -f "$addons/pause.tar" ] || build_pause
     [ -f "$addons/coredns.tar" ] || build_coredns
+    [ -f "$addons/metrics-server.tar" ] || build_metrics_server
     real_check_host
   fi
   rm -rf "$cache/src"

@@ -15,7 +15,8 @@
 #     10.250.S.1 only, cgroups below /blog-creator-NAME;
 #   - Debian docker-registry with htpasswd: one process on 127.0.0.1 (push, printed as
 #     REGISTRY) and one on 10.250.S.1 (the node pulls through containerd's mirror setting);
-#   - CoreDNS (kube-system/kube-dns at 10.(230+S).0.10), static hostPath PVs, zone label.
+#   - CoreDNS (kube-system/kube-dns at 10.(230+S).0.10), metrics-server (not awaited at
+#     start: `kubectl top` answers ~30 s later), static hostPath PVs, zone label.
 # All state is below $REAL_STATE_ROOT/NAME; `stop` finds every process, mount, cgroup and
 # interface of the cluster from it, also after a crash.
 
@@ -125,6 +126,7 @@ DNS_IP=$dns_ip
 CGROUP_ROOT=$cgroup_root
 PAUSE_IMAGE=$PAUSE_IMAGE
 COREDNS_IMAGE=$COREDNS_IMAGE
+METRICS_SERVER_IMAGE=$METRICS_SERVER_IMAGE
 EOF
 }
 
@@ -219,7 +221,7 @@ real_containerd_up() {
   daemon containerd nsenter --net="/run/netns/$netns" -- containerd --config "$state/containerd.toml"
   wait_for 30 "containerd" ctr --address "$state/containerd.sock" version
   local archive
-  for archive in "$addons/pause.tar" "$addons/coredns.tar"; do
+  for archive in "$addons/pause.tar" "$addons/coredns.tar" "$addons/metrics-server.tar"; do
     ctr --address "$state/containerd.sock" -n k8s.io images import --no-unpack "$archive" >/dev/null
   done
 }
@@ -240,6 +242,12 @@ componentsPatches:
   - {key: enable-aggregator-routing, value: "true"}
   # Reach kubelets by IP: resolving the node name would ask the machine's DNS resolver.
   - {key: kubelet-preferred-address-types, value: "InternalIP"}
+  # Aggregated APIs (metrics-server) authenticate the API server's proxy client by this CA.
+  - {key: requestheader-client-ca-file, value: "$KWOK_WORKDIR/clusters/$name/pki/ca.crt"}
+  - {key: requestheader-allowed-names, value: ""}
+  - {key: requestheader-username-headers, value: X-Remote-User}
+  - {key: requestheader-group-headers, value: X-Remote-Group}
+  - {key: requestheader-extra-headers-prefix, value: X-Remote-Extra-}
 - name: kube-controller-manager
   extraArgs:
   - {key: service-cluster-ip-range, value: "$svc_cidr"}
@@ -284,6 +292,9 @@ real_node_up() {
 real_addons_up() {  # CoreDNS, a default StorageClass with static hostPath PVs
   local manifests="$state/addons.yaml" i
   render "$here/k8s-cluster/node/coredns.yaml" "$manifests" < <(real_values)
+  echo "---" >>"$manifests"
+  render "$here/k8s-cluster/node/metrics-server.yaml" "$manifests.metrics" < <(real_values)
+  cat "$manifests.metrics" >>"$manifests"
   {
     echo "---"
     cat <<EOF
@@ -328,7 +339,7 @@ real_require() {
   for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl kubelet kube-proxy; do
     [ -x "$bin/$b" ] || die "$bin/$b is missing: run 'scripts/k8s-cluster.sh build --real' first"
   done
-  for b in pause.tar coredns.tar; do
+  for b in pause.tar coredns.tar metrics-server.tar; do
     [ -f "$addons/$b" ] || die "$addons/$b is missing: run 'scripts/k8s-cluster.sh build --real' first"
   done
   real_check_host
@@ -346,6 +357,8 @@ start_failed() {  # EXIT trap of a start that did not finish: keep the logs, rem
 cmd_start_real() {
   real_require
   local started=$SECONDS slot
+  stop_rollouts
+  "$bin/kwokctl" delete cluster --name "$name" >/dev/null 2>&1 || true
   real_stop "$name"
   slot="$(real_claim_slot "$name")"
   real_vars "$name" "$slot"

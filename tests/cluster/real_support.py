@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "tests" / "images"))
 from dockerlib import DOCKER
 
 REAL_BINARIES = ["kubelet", "kube-proxy", "kube-apiserver", "etcd", "kwokctl"]
-REAL_ADDONS = ["pause.tar", "coredns.tar"]
+REAL_ADDONS = ["pause.tar", "coredns.tar", "metrics-server.tar"]
 # No proxy for loopback: urllib would otherwise honour HTTP(S)_PROXY.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

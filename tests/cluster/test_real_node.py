@@ -232,41 +232,56 @@ def test_restricted_pod_security_is_enforced_and_the_pods_still_run(release: Rel
 
 
 LOAD_SCRIPT = r"""
-import json, sys, time, urllib.request
-url, seconds, limit = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+import json, sys, threading, time, urllib.request
+url, seconds, limit, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-ok = failed = 0
+counts = {"ok": 0, "failed": 0}
 errors = []
+lock = threading.Lock()
 deadline = time.monotonic() + seconds
+
+def worker():
+    while time.monotonic() < deadline:
+        with lock:
+            if counts["ok"] + counts["failed"] >= limit:
+                return
+        try:
+            with opener.open(url, timeout=5) as r:
+                body = r.read()
+            good = r.status == 200 and (b'"ok"' in body or b'"ready"' in body)
+            error = None if good else f"HTTP {r.status} {body[:80]!r}"
+        except Exception as e:
+            good, error = False, repr(e)[:200]
+        with lock:
+            counts["ok" if good else "failed"] += 1
+            if error and len(errors) < 10:
+                errors.append(error)
+        time.sleep(0.02)
+
 print("load started", flush=True)
-while time.monotonic() < deadline and ok + failed < limit:
-    try:
-        with opener.open(url, timeout=5) as r:
-            body = r.read()
-        if r.status == 200 and b'"ok"' in body:
-            ok += 1
-        else:
-            failed += 1
-            errors.append(f"HTTP {r.status} {body[:80]!r}")
-    except Exception as e:
-        failed += 1
-        errors.append(repr(e)[:200])
-    time.sleep(0.02)
-print(json.dumps({"ok": ok, "failed": failed, "errors": errors[:10]}), flush=True)
+pool = [threading.Thread(target=worker) for _ in range(threads)]
+for t in pool:
+    t.start()
+for t in pool:
+    t.join()
+print(json.dumps({**counts, "errors": errors}), flush=True)
 """
 
 
-def load_pod(name: str, image: str, url: str, seconds: int, limit: int) -> dict:
+def load_pod(name: str, image: str, url: str, seconds: int, limit: int, threads: int = 1) -> dict:
     """A bounded load generator as a pod (restricted profile): stops by itself."""
     return {
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "load-test"}},
+        # The chart's NetworkPolicies let its test pods (component smoke-test) reach the apps.
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/name": "blog-creator",
+                                              "app.kubernetes.io/instance": RELEASE,
+                                              "app.kubernetes.io/component": "smoke-test"}},
         "spec": {
             "restartPolicy": "Never", "automountServiceAccountToken": False,
             "activeDeadlineSeconds": seconds + 60,
             "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
-                "name": "load", "image": image, "command": ["python", "-c", LOAD_SCRIPT, url, str(seconds), str(limit)],
+                "name": "load", "image": image, "command": ["python", "-c", LOAD_SCRIPT, url, str(seconds), str(limit), str(threads)],
                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
                 "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                     "capabilities": {"drop": ["ALL"]}},
@@ -360,3 +375,35 @@ def test_an_image_that_never_gets_ready_fails_the_deploy_and_rollback_restores(r
     kube.wait_until(lambda: {p["spec"]["containers"][0]["image"] for p in release.pods("backend")}
                     == {release.refs["backend"]} and all(ready(p) for p in release.pods("backend")),
                     timeout=120, what="only ready pods of the previous image after the rollback")
+
+
+def test_hpa_scales_the_backend_out_under_load_and_back_in(release: Release) -> None:
+    kube = release.kube
+    kube.wait_until(lambda: kube.run("kubectl", "top", "pods", "-n", NAMESPACE).returncode == 0,
+                    timeout=180, what="metrics-server to serve pod metrics")
+    autoscaling = {"enabled": "true", "minReplicas": "2", "maxReplicas": "3", "targetCPUUtilizationPercentage": "50",
+                   "targetMemoryUtilizationPercentage": "100", "scaleDownStabilizationSeconds": "15"}
+    sets = [arg for key, value in autoscaling.items() for arg in ("--set", f"backend.autoscaling.{key}={value}")]
+    kube.ok("helm", *release.helm_args(*sets, "--wait", "--timeout", "180s"), timeout=240)
+    hpa = f"{BACKEND}"
+
+    def hpa_status() -> dict:
+        return kube.get("hpa", hpa, "-n", NAMESPACE)["status"]
+
+    kube.wait_until(lambda: hpa_status().get("currentMetrics") and hpa_status().get("desiredReplicas") == 2,
+                    timeout=120, what="the HPA to read CPU metrics at 2 replicas")
+    # Bounded load through the Service: 4 threads, at most 100 s or 40000 requests.
+    kube.ok("kubectl", "-n", NAMESPACE, "apply", "-f", "-", stdin=json.dumps(
+        load_pod("load-hpa", release.refs["backend"], f"http://{BACKEND}:8000/readyz", 100, 40000, threads=4)))
+    kube.wait_until(lambda: hpa_status().get("desiredReplicas", 0) >= 3, timeout=150,
+                    what="the HPA to scale the backend above its minimum under load")
+    kube.wait_until(lambda: len([p for p in release.pods("backend") if ready(p)]) == 3, timeout=120,
+                    what="the third backend replica to become ready")
+    kube.wait_until(lambda: kube.get("pod", "load-hpa", "-n", NAMESPACE)["status"]["phase"] in {"Succeeded", "Failed"},
+                    timeout=180, what="the load pod to stop by itself")
+    result = json.loads(kube.ok("kubectl", "-n", NAMESPACE, "logs", "load-hpa").strip().splitlines()[-1])
+    assert result["ok"] > 500, result
+    kube.wait_until(lambda: hpa_status().get("desiredReplicas") == 2
+                    and len(release.pods("backend", terminating=True)) == 2,
+                    timeout=240, what="the HPA to scale the backend back to its minimum after the load")
+    kube.ok("kubectl", "-n", NAMESPACE, "delete", "pod", "load-hpa", "--wait=false")
