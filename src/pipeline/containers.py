@@ -127,10 +127,10 @@ def platform_runner(
     python_image: str,
     ca: dagger.File | None,
     ca_secret: dagger.Secret | None,
+    deploy_tools: bool = True,
 ) -> dagger.Container:
-    """Where `ci` runs the platform suites (suites.py): the lint toolbox, helm and kubectl
-    from the deploy target, a few Debian tools and tests/requirements.txt."""
-    deploy = tools_target(config, source, "deploy", python_image, ca_secret)
+    """Where `ci` runs the platform suites (suites.py): the lint toolbox, a few Debian tools,
+    tests/requirements.txt, and (deploy_tools) helm and kubectl from the deploy target."""
     ctr = with_ca(tools_target(config, source, LINT_TARGET, python_image, ca_secret), ca)
     ctr = ctr.with_user("0").with_exec(
         [
@@ -141,8 +141,10 @@ def platform_runner(
             + " && rm -rf /var/lib/apt/lists/*",
         ]
     )
-    for binary in DEPLOY_BINARIES:
-        ctr = ctr.with_file(binary, deploy.file(binary))
+    if deploy_tools:
+        deploy = tools_target(config, source, "deploy", python_image, ca_secret)
+        for binary in DEPLOY_BINARIES:
+            ctr = ctr.with_file(binary, deploy.file(binary))
     requirements = "/deps/tests/requirements.txt"
     return (
         ctr.with_file(requirements, source.file("tests/requirements.txt"))

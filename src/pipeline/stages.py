@@ -193,12 +193,17 @@ async def lint(ctx: Ctx) -> list[StepResult]:
 
 async def platform(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
     """The platform's own suites that can run in a container (suites.py), JUnit in reports/."""
-    runner = c.platform_runner(
-        ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca, ctx.ca_secret
-    )
     suites = platform_suites()
 
     async def one(suite: Suite) -> tuple[StepResult, dagger.Directory]:
+        runner = c.platform_runner(
+            ctx.config,
+            ctx.source,
+            ctx.inputs.python_image,
+            ctx.ca,
+            ctx.ca_secret,
+            deploy_tools=suite.deploy_tools,
+        )
         try:
             ran = await c.run(runner, list(suite.command()))
         except STEP_ERRORS as e:

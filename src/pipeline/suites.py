@@ -24,6 +24,9 @@ class Suite:
     paths: tuple[str, ...]
     ignore: tuple[str, ...] = ()  # whole files that need the host (see HOST_ONLY)
     deselect: tuple[str, ...] = ()  # single tests that need the host
+    # helm and kubectl from the deploy target; without them a suite does not wait for (or
+    # fail with) that build, which downloads release files
+    deploy_tools: bool = True
 
     def command(self) -> tuple[str, ...]:
         args = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *self.paths]
@@ -72,6 +75,7 @@ def platform_suites() -> list[Suite]:
             ("tests/module",),
             ignore=_host("tests/module/", whole_files=True),
             deselect=_host("tests/module/", whole_files=False),
+            deploy_tools=False,
         ),
         Suite(
             "k8s",

@@ -283,3 +283,23 @@ def test_ci_reports_every_failure_with_its_cause_and_no_colour_codes() -> None:
     assert by_name["ruff (module, backend, tests)"]["ok"]
     message = run_error(engine_with(h.image_failure(TRIVY)), "ci", revision=REV)
     assert "FAIL  scan" in message and "failed to resolve image" in message
+
+
+def test_ci_platform_suites_fail_alone_when_the_deploy_tools_cannot_be_built() -> None:
+    engine = engine_with(
+        h.field_failure(
+            "dockerBuild",
+            "'target': 'deploy'",
+            'failed to solve: process "sh /run/fetch-verified.sh helm HELM" did not complete '
+            "successfully: helm: download failed (get.helm.sh unreachable)",
+        )
+    )
+    result = run(engine, "ci", {"fail_on_error": False}, revision=REV)
+    assert not engine.is_failed(result)
+    by_name = steps(engine)
+    assert by_name["platform: module core (config, plans, policies, toolchain, layers)"]["ok"]
+    for name in (
+        "platform: chart render, values schema, policies",
+        "platform: workflow checks (actionlint, zizmor, scripts, policies)",
+    ):
+        assert not by_name[name]["ok"] and "get.helm.sh unreachable" in by_name[name]["detail"]
