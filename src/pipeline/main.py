@@ -305,9 +305,10 @@ class Pipeline:
             bool, Doc("Fail when a step fails; --fail-on-error=false returns the reports anyway")
         ] = True,
     ) -> dagger.Directory:
-        """Lint, test, build and scan concurrently, with one summary: the CI step.
+        """Run lint, test, build + scan and the platform suites concurrently, with one summary.
 
-        Returns reports (summary.md, summary.json, test/, scan/): `ci export --path reports`.
+        Returns reports (summary.md, summary.json, test/, scan/, platform/):
+        `ci export --path reports`.
         """
         from pipeline import stages
 
@@ -527,7 +528,7 @@ class Pipeline:
         kubeconfig: Kubeconfig = None,
         context: KubeContext = "",
     ) -> str:
-        """Revision history, images, rollout phase, ready replicas and recent events."""
+        """Show the revision history, images, rollout phase, ready replicas and recent events."""
         from pipeline.deploy_container import DeployInputs
 
         return (await self._deploy_call(DeployInputs("status", env, kubeconfig, context)))[1]
@@ -544,7 +545,7 @@ class Pipeline:
             dagger.File | None, Doc("release.json of the release function (the digests to compare)")
         ] = None,
     ) -> str:
-        """What a deploy would change: a diff per object against the release's manifests."""
+        """Show what a deploy would change: a diff per object against the release's manifests."""
         from pipeline.deploy_container import DeployInputs
 
         inputs = DeployInputs(
