@@ -586,6 +586,81 @@ class Pipeline:
             )
         )[1]
 
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def preview(
+        self,
+        pr: Annotated[int, Doc("Pull request number: the preview lives in namespace pr-N")],
+        kubeconfig: Annotated[
+            dagger.Secret | None,
+            Doc("Kubeconfig with the preview cluster's context (pipeline.yaml preview.cluster)"),
+        ] = None,
+        registry_username: Annotated[
+            str, Doc("Registry user: build and push the images tagged pr-N-COMMIT")
+        ] = "",
+        registry_password: Annotated[
+            dagger.Secret | None, Doc("Registry password or token, e.g. env://REGISTRY_TOKEN")
+        ] = None,
+        backend_image: Annotated[
+            str, Doc("Deploy this backend REPO@sha256:DIGEST instead of building one")
+        ] = "",
+        frontend_image: Annotated[
+            str, Doc("Deploy this frontend REPO@sha256:DIGEST instead of building one")
+        ] = "",
+        ttl: Annotated[str, Doc("Lifetime such as 72h or 3d (default: preview.ttl)")] = "",
+        context: KubeContext = "",
+    ) -> dagger.Directory:
+        """Deploy pull request PR as its own preview environment at pr-N.DOMAIN, verified.
+
+        Namespace pr-N with restricted Pod Security, the quota and limits of pipeline.yaml
+        preview, its own Redis database, Elasticsearch index and JWT secret; the images are
+        built and pushed tagged pr-N-COMMIT (needs --revision) unless given by digest.
+        Returns the reports (deploy-pr-N.json/.md, preview-pr-N.json with the URL).
+        """
+        from pipeline.delivery import check_images, check_preview_call, preview_images, run_preview
+
+        call = await check_preview_call(self.source, kubeconfig, context, "up", pr, ttl)
+        images = {"backend": backend_image, "frontend": frontend_image}
+        if check_images(images, bool(registry_username) and registry_password is not None):
+            assert registry_password is not None
+            images = await preview_images(
+                await self._ctx(), pr, registry_username, registry_password
+            )
+        assert kubeconfig is not None  # checked by check_preview_call
+        return (
+            await run_preview(call, self.source, self.python_image, self.ca, kubeconfig, images)
+        )[0]
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def preview_down(
+        self,
+        pr: Annotated[int, Doc("Pull request number whose preview namespace pr-N is removed")],
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig with the preview cluster's context")
+        ] = None,
+        context: KubeContext = "",
+    ) -> str:
+        """Remove the preview of pull request PR: namespace pr-N and nothing else."""
+        from pipeline.delivery import check_preview_call, run_preview
+
+        call = await check_preview_call(self.source, kubeconfig, context, "down", pr)
+        assert kubeconfig is not None  # checked by check_preview_call
+        return (await run_preview(call, self.source, self.python_image, self.ca, kubeconfig))[1]
+
+    @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
+    async def preview_gc(
+        self,
+        kubeconfig: Annotated[
+            dagger.Secret | None, Doc("Kubeconfig with the preview cluster's context")
+        ] = None,
+        context: KubeContext = "",
+    ) -> str:
+        """Remove the previews whose TTL has expired, and only those."""
+        from pipeline.delivery import check_preview_call, run_preview
+
+        call = await check_preview_call(self.source, kubeconfig, context, "gc")
+        assert kubeconfig is not None  # checked by check_preview_call
+        return (await run_preview(call, self.source, self.python_image, self.ca, kubeconfig))[1]
+
 
 def _sign_inputs(
     username: str,

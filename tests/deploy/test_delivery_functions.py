@@ -8,6 +8,7 @@ and bad input stops before any container.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,145 @@ def test_deploy_passes_commit_commit_time_and_the_history_limit_to_the_runtime()
     assert args[args.index("--commit") + 1] == "c0ffee" * 6 + "c0ff"
     assert args[args.index("--commit-time") + 1] == "2026-12-01T09:00:00Z"
     assert args[args.index("--history-limit") + 1] == "200"  # pipeline.yaml metrics
+
+
+# ---- preview, preview-down, preview-gc ------------------------------------------------
+
+DIGEST = "sha256:" + "e" * 64
+REPO = "ghcr.io/blog-creator-agent/blog-creator-agent"
+PREVIEW_SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
+    "preview": [
+        ("pr", int, None),
+        ("kubeconfig", dagger.Secret | None, "null"),
+        ("registry_username", str, '""'),
+        ("registry_password", dagger.Secret | None, "null"),
+        ("backend_image", str, '""'),
+        ("frontend_image", str, '""'),
+        ("ttl", str, '""'),
+        ("context", str, '""'),
+    ],
+    "preview_down": [
+        ("pr", int, None),
+        ("kubeconfig", dagger.Secret | None, "null"),
+        ("context", str, '""'),
+    ],
+    "preview_gc": [("kubeconfig", dagger.Secret | None, "null"), ("context", str, '""')],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PREVIEW_SURFACE))
+def test_preview_functions_surface_and_cache_policy(name: str) -> None:
+    fn = PIPELINE.functions[name]
+    got = [(p.name, p.resolved_type, p.default_value) for p in fn.parameters.values()]
+    assert got == PREVIEW_SURFACE[name]
+    assert fn.cache_policy == "never"
+    assert fn.doc and fn.doc.splitlines()[0].endswith(".")
+
+
+def preview_exec(engine: h.FakeEngine) -> list[str]:
+    runs = {
+        tuple(c.args["args"])
+        for c in engine.calls("withExec")
+        if c.args["args"][:3] == ["python", "-m", "pipeline.deploy.preview_cli"]
+    }
+    assert len(runs) == 1, runs
+    return list(next(iter(runs))[3:])
+
+
+def call(fn: str, inputs: dict[str, Any], **state: Any) -> h.FakeEngine:
+    engine = h.FakeEngine()
+    anyio.run(h.call, engine, fn, inputs, h.pipeline_state(**state))
+    return engine
+
+
+def test_preview_of_given_digests_runs_up_with_the_settings_of_pipeline_yaml() -> None:
+    engine = call(
+        "preview",
+        {
+            "pr": 7,
+            "kubeconfig": KUBECONFIG_ID,
+            "backend_image": f"{REPO}/backend@{DIGEST}",
+            "frontend_image": f"{REPO}/frontend@{DIGEST}",
+            "ttl": "2d",
+        },
+    )
+    args = preview_exec(engine)
+    assert args[:1] == ["up"]
+    assert args[args.index("--pr") + 1] == "7"
+    assert args[args.index("--ttl") + 1] == f"{2 * 24 * 60}m"
+    assert args[args.index("--backend-image") + 1] == f"{REPO}/backend@{DIGEST}"
+    assert args[args.index("--kubeconfig") + 1] == KUBECONFIG_PATH
+    settings = json.loads(
+        next(
+            c.args["contents"]
+            for c in engine.calls("withNewFile")
+            if c.args["path"] == "/deploy/preview.json"
+        )
+    )
+    assert settings["domain"] == "preview.blog-creator.example.com"
+    assert settings["context"] == "blog-dev"
+    assert settings["values_file"] == "k8s/environments/dev.yaml"
+    assert settings["quota"]["pods"] == "8"
+    mounts = {(c.args["path"], c.args["source"]) for c in engine.calls("withMountedSecret")}
+    assert mounts == {(KUBECONFIG_PATH, KUBECONFIG_ID)}
+    urls = {c.args["url"] for c in engine.calls("http")}
+    assert urls == {tool_urls("amd64")["helm"], tool_urls("amd64")["kubectl"]}
+    assert engine.calls("publish") == []  # given digests: nothing built or pushed
+
+
+def test_preview_without_digests_builds_and_pushes_pr_tags() -> None:
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    engine = call(
+        "preview",
+        {
+            "pr": 7,
+            "kubeconfig": KUBECONFIG_ID,
+            "registry_username": "bot",
+            "registry_password": h.secret_id("registry"),
+        },
+        revision=revision,
+    )
+    addresses = sorted(c.args["address"] for c in engine.calls("publish"))
+    assert addresses == [f"{REPO}/backend:pr-7-0123456789ab", f"{REPO}/frontend:pr-7-0123456789ab"]
+    args = preview_exec(engine)
+    assert "@sha256:" in args[args.index("--backend-image") + 1]  # deployed by digest
+
+
+@pytest.mark.parametrize(
+    ("fn", "inputs", "message"),
+    [
+        ("preview", {"pr": 7}, "--kubeconfig: required for previews"),
+        ("preview", {"pr": 0, "kubeconfig": KUBECONFIG_ID}, "--pr: 0 must be a pull request"),
+        ("preview", {"pr": 7, "kubeconfig": KUBECONFIG_ID, "ttl": "30d"}, "--ttl: 720 h"),
+        ("preview", {"pr": 7, "kubeconfig": KUBECONFIG_ID, "context": "prod"}, "not the preview cluster"),
+        ("preview", {"pr": 7, "kubeconfig": KUBECONFIG_ID}, "--registry-username and --registry-password"),
+        ("preview", {"pr": 7, "kubeconfig": KUBECONFIG_ID, "registry_username": "bot",
+                     "registry_password": h.secret_id("registry")}, "--revision: previews push images"),
+        ("preview_down", {"pr": 7}, "--kubeconfig: required for previews"),
+        ("preview_gc", {"kubeconfig": KUBECONFIG_ID, "context": "other"}, "not the preview cluster"),
+    ],
+)  # fmt: skip
+def test_bad_preview_input_stops_before_any_container(
+    fn: str, inputs: dict[str, Any], message: str
+) -> None:
+    engine = h.FakeEngine()
+    with pytest.raises(Exception) as caught:
+        anyio.run(h.call, engine, fn, inputs, h.pipeline_state())
+    assert message in str(caught.value)
+    assert engine.calls("withExec") == [] and engine.calls("publish") == []
+
+
+@pytest.mark.parametrize(
+    ("fn", "inputs", "expected"),
+    [
+        ("preview_down", {"pr": 9}, ["down", "--pr", "9"]),
+        ("preview_gc", {}, ["gc"]),
+    ],
+)
+def test_down_and_gc_run_with_kubectl_only(
+    fn: str, inputs: dict[str, Any], expected: list[str]
+) -> None:
+    engine = call(fn, {"kubeconfig": KUBECONFIG_ID, **inputs})
+    args = preview_exec(engine)
+    assert args[0] == expected[0] and all(a in args for a in expected)
+    assert {c.args["url"] for c in engine.calls("http")} == {tool_urls("amd64")["kubectl"]}
