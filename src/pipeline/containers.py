@@ -86,9 +86,7 @@ def tools_target(
     ca_secret: dagger.Secret | None,
 ) -> dagger.Container:
     """A target of dockerfiles/tools.Dockerfile with the table's pinned versions as build args."""
-    args = toolchain.build_args(target)
-    if python_image or config.base_images.python:
-        args["PYTHON_IMAGE"] = python_image or str(config.base_images.python)
+    args = toolchain.build_args(target, python_image or config.base_images.python or "")
     return source.docker_build(
         dockerfile=TOOLS_DOCKERFILE,
         target=target,
