@@ -554,6 +554,12 @@ def test_lint_toolbox_is_the_tools_dockerfile_target_with_locked_backend_deps() 
         and any(a.name == "dockerBuild" and a.args["target"] == "lint" for a in c.ancestors())
     ]
     assert src and all(c.args.get("owner") == "10001:10001" for c in src)
+    # a mirror of the Python base image reaches the tools image too
+    _, engine = run("lint", python_image="mirror.example.com/python:3.13-slim")
+    lint_builds = [c for c in engine.calls("dockerBuild") if c.args["target"] == "lint"]
+    assert lint_builds and all(
+        build_args(c)["PYTHON_IMAGE"] == "mirror.example.com/python:3.13-slim" for c in lint_builds
+    )
 
 
 def test_ci_runs_the_platform_suites_in_a_container_built_from_the_repository() -> None:
