@@ -127,7 +127,8 @@ def test_oidc_and_package_writes_only_where_needed() -> None:
         for job_id, job in wf["jobs"].items()
         if job["permissions"].get("packages") == "write"
     }
-    assert packages == {("cd.yml", "release")}
+    # preview.yml pushes the pr-N-<sha> images of a same-repository pull request (issue 16)
+    assert packages == {("cd.yml", "release"), ("preview.yml", "preview")}
 
 
 def test_ci_job_running_pull_request_code_has_a_read_only_token() -> None:
