@@ -22,6 +22,7 @@ from pipeline.lint import (
     environment_commands,
 )
 from pipeline.plans import ImagePlan
+from pipeline.scans import OFFLINE_CACHE
 from pipeline.suites import APT_PACKAGES, DEPLOY_BINARIES
 from pipeline.suites import REPORTS as SUITES_REPORTS
 from pipeline.suites import VENV as SUITES_VENV
@@ -172,20 +173,27 @@ def helm_toolbox(config: PipelineConfig, source: dagger.Directory) -> dagger.Con
 
 
 def trivy(
-    config: PipelineConfig, ca: dagger.File | None, scan_day: str = "", refresh_db: str = ""
+    config: PipelineConfig,
+    ca: dagger.File | None,
+    scan_day: str = "",
+    refresh_db: str = "",
+    db: dagger.Directory | None = None,
 ) -> dagger.Container:
     """Trivy with its vulnerability DB in a cache volume (downloaded once, then reused).
 
     `scan_day` keeps Dagger from reusing yesterday's results for an unchanged image;
-    `refresh_db` (a unique value) deletes the cached DB so a fresh one is downloaded.
+    `refresh_db` (a unique value) deletes the cached DB so a fresh one is downloaded;
+    `db` is a pre-fetched DB (air-gapped): mounted instead, and nothing is downloaded.
     """
-    ctr = (
-        dag.container()
-        .from_(config.tools.trivy)
-        .with_mounted_cache("/root/.cache/trivy", dag.cache_volume("pipeline-trivy-db"))
-        .with_env_variable("TRIVY_NO_PROGRESS", "true")
-        .with_env_variable("TRIVY_CACHE_DIR", "/root/.cache/trivy")
-    )
+    ctr = dag.container().from_(config.tools.trivy).with_env_variable("TRIVY_NO_PROGRESS", "true")
+    if db is not None:
+        ctr = ctr.with_directory(f"{OFFLINE_CACHE}/db", db).with_env_variable(
+            "TRIVY_CACHE_DIR", OFFLINE_CACHE
+        )
+    else:
+        ctr = ctr.with_mounted_cache(
+            "/root/.cache/trivy", dag.cache_volume("pipeline-trivy-db")
+        ).with_env_variable("TRIVY_CACHE_DIR", "/root/.cache/trivy")
     if config.scan.trivy_db_repository:
         ctr = ctr.with_env_variable("TRIVY_DB_REPOSITORY", config.scan.trivy_db_repository)
     ctr = with_ca(ctr, ca)

@@ -225,6 +225,13 @@ class Pipeline:
         fail_on_error: Annotated[
             bool, Doc("Fail on a policy violation; --fail-on-error=false returns the reports")
         ] = True,
+        trivy_db: Annotated[
+            dagger.Directory | None,
+            Doc(
+                "Pre-fetched Trivy DB for air-gapped scans (the db/ folder of a Trivy cache: "
+                "trivy.db, metadata.json); nothing is downloaded"
+            ),
+        ] = None,
     ) -> dagger.Directory:
         """Scan both images, the configuration and the source with Trivy, judged by policy.
 
@@ -239,7 +246,7 @@ class Pipeline:
             imgs = stages.published_images(ctx, images, registry_username, registry_password)
         else:
             imgs = await stages.images(ctx)
-        scanned = await stages.scan(ctx, imgs, refresh_db)
+        scanned = await stages.scan(ctx, imgs, refresh_db, trivy_db)
         return stages.finish("scan", scanned.reports, [scanned.result], fail_on_error)
 
     @function

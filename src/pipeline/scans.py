@@ -14,6 +14,7 @@ ScanKind = Literal["image", "config", "secrets"]
 SCAN_KINDS: tuple[ScanKind, ...] = ("image", "config", "secrets")
 OUT = "/out"
 SRC = "/src"
+OFFLINE_CACHE = "/trivy-offline"  # TRIVY_CACHE_DIR with the given DB at <it>/db
 # what the config scan reads: the Dockerfiles and the chart, values and cluster add-ons
 CONFIG_INCLUDE = ("dockerfiles/**", "k8s/**")
 _JSON_OUT = ("--format", "json", "--exit-code", "0", "--output")
@@ -47,8 +48,16 @@ class ScanJob:
         return ("trivy", "convert", "--format", "sarif", "--output", self.sarif, self.report)
 
 
-def scan_jobs(apps: Iterable[str]) -> list[ScanJob]:
+# With a pre-fetched vulnerability DB (air-gapped): nothing is downloaded. Image scans use the
+# given DB and skip the Java DB; the config scan uses the checks built into Trivy.
+OFFLINE_IMAGE_FLAGS = ("--skip-db-update", "--skip-java-db-update", "--offline-scan")
+OFFLINE_CONFIG_FLAGS = ("--skip-check-update",)
+
+
+def scan_jobs(apps: Iterable[str], offline: bool = False) -> list[ScanJob]:
     """Vulnerabilities of each image, misconfigurations of dockerfiles/ and k8s/, secrets."""
+    image_flags = OFFLINE_IMAGE_FLAGS if offline else ()
+    config_flags = OFFLINE_CONFIG_FLAGS if offline else ()
     jobs: list[ScanJob] = []
     for app in apps:
         stem = f"image-{app}"
@@ -65,6 +74,7 @@ def scan_jobs(apps: Iterable[str]) -> list[ScanJob]:
                     "vuln",
                     "--input",
                     image_tar(app),
+                    *image_flags,
                     *_JSON_OUT,
                     f"{OUT}/{stem}.json",
                 ),
@@ -75,7 +85,7 @@ def scan_jobs(apps: Iterable[str]) -> list[ScanJob]:
             stem="config",
             label="config",
             kind="config",
-            args=("trivy", "config", *_JSON_OUT, f"{OUT}/config.json", SRC),
+            args=("trivy", "config", *config_flags, *_JSON_OUT, f"{OUT}/config.json", SRC),
             source_include=CONFIG_INCLUDE,
         )
     )

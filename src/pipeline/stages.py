@@ -32,6 +32,7 @@ from pipeline.loadtest import (
 from pipeline.plans import (
     BuildInputs,
     ImagePlan,
+    PlanError,
     image_plans,
     push_plans,
     pushed_digest,
@@ -340,12 +341,16 @@ async def test(ctx: Ctx) -> tuple[dagger.Directory, list[StepResult]]:
 
 
 def _scan_containers(
-    ctx: Ctx, imgs: dict[str, dagger.Container], jobs: list[ScanJob], refresh_db: bool
+    ctx: Ctx,
+    imgs: dict[str, dagger.Container],
+    jobs: list[ScanJob],
+    refresh_db: bool,
+    trivy_db: dagger.Directory | None,
 ) -> dict[str, dagger.Container]:
     """stem -> the Trivy container holding what the job scans (scans.scan_jobs decides)."""
     now = dt.datetime.now(dt.UTC)
     refresh = now.isoformat() if refresh_db else ""
-    base = c.trivy(ctx.config, ctx.ca, now.date().isoformat(), refresh).with_exec(
+    base = c.trivy(ctx.config, ctx.ca, now.date().isoformat(), refresh, trivy_db).with_exec(
         ["mkdir", "-p", OUT]
     )
     out: dict[str, dagger.Container] = {}
@@ -369,9 +374,16 @@ class Scanned:
     policy: PolicyResult | None
 
 
-async def scan(ctx: Ctx, imgs: dict[str, dagger.Container], refresh_db: bool = False) -> Scanned:
-    jobs = scan_jobs(imgs)
-    containers = _scan_containers(ctx, imgs, jobs, refresh_db)
+async def scan(
+    ctx: Ctx,
+    imgs: dict[str, dagger.Container],
+    refresh_db: bool = False,
+    trivy_db: dagger.Directory | None = None,
+) -> Scanned:
+    if refresh_db and trivy_db is not None:
+        raise PlanError("--refresh-db downloads a DB and --trivy-db gives one: pass only one")
+    jobs = scan_jobs(imgs, offline=trivy_db is not None)
+    containers = _scan_containers(ctx, imgs, jobs, refresh_db, trivy_db)
 
     async def one(job: ScanJob) -> tuple[list[Finding], dagger.Directory]:
         done = containers[job.stem].with_exec(list(job.args)).with_exec(list(job.convert_args()))

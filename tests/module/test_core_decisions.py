@@ -199,3 +199,15 @@ def test_summaries_carry_no_colour_codes_and_an_outcome() -> None:
     assert data["outcome"] == "failed" and data["passed"] is False
     assert json.loads(summary_json("ci", results[:1]))["outcome"] == "passed"
     assert "\x1b" not in summary_markdown("ci", results)
+
+
+def test_offline_scan_jobs_download_nothing() -> None:
+    online = {job.stem: job for job in scan_jobs(APP_NAMES)}
+    offline = {job.stem: job for job in scan_jobs(APP_NAMES, offline=True)}
+    assert not any("--skip-db-update" in job.args for job in online.values())
+    for stem in ("image-backend", "image-frontend"):
+        assert {"--skip-db-update", "--skip-java-db-update", "--offline-scan"} <= set(
+            offline[stem].args
+        )
+    assert "--skip-check-update" in offline["config"].args
+    assert offline["secrets"].args == online["secrets"].args  # needs no database

@@ -266,6 +266,24 @@ def test_scan_runs_trivy_on_images_config_and_secrets_with_cached_db() -> None:
     assert json.loads(new_file(engine, "policy.json"))["passed"] is True
 
 
+def test_scan_with_a_pre_fetched_db_downloads_nothing() -> None:
+    _, engine = run("scan", {"trivy_db": "trivy-db-dir-id"})
+    runs = [c.args["args"] for c in engine.calls("withExec") if c.args["args"][:1] == ["trivy"]]
+    images = [a for a in runs if a[1] == "image"]
+    assert images and all(
+        {"--skip-db-update", "--skip-java-db-update", "--offline-scan"} <= set(a) for a in images
+    )
+    assert all("--skip-check-update" in a for a in runs if a[1] == "config")
+    assert not [a for a in runs if "--download-db-only" in a]
+    mounts = {c.args["path"]: c.args["source"] for c in engine.calls("withDirectory")}
+    assert mounts["/trivy-offline/db"] == "trivy-db-dir-id"
+    envs = {c.args["name"]: c.args["value"] for c in engine.calls("withEnvVariable")}
+    assert envs["TRIVY_CACHE_DIR"] == "/trivy-offline"
+    assert not [c for c in engine.calls("withMountedCache") if "trivy" in c.args["path"]]
+    message, engine = run_error("scan", {"trivy_db": "trivy-db-dir-id", "refresh_db": True})
+    assert "pass only one" in message and not engine.calls("withExec")
+
+
 def test_scan_fails_naming_each_finding_that_violates_the_policy() -> None:
     message, _ = run_error("scan", files={"/out/image-backend.json": HIGH_VULN})
     assert "CVE-2099-0001" in message and "openssl" in message and "image backend" in message

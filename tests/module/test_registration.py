@@ -28,6 +28,7 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
         ("registry_username", str, '""'),
         ("registry_password", OPTIONAL_SECRET, "null"),
         ("fail_on_error", bool, "true"),
+        ("trivy_db", dagger.Directory | None, "null"),
     ],
     "sbom": [],
     "push": [("registry_username", str, None), ("registry_password", dagger.Secret, None)],
