@@ -59,7 +59,8 @@ def test_expected_functions_are_called(surface: Surface) -> None:
     assert called["ci.yml"] == {"ci"}
     assert {"release", "deploy"} <= called["cd.yml"]
     assert called["rollback.yml"] == {"rollback"}
-    assert {"scan", "deploy"} <= called["nightly.yml"]
+    assert {"scan", "deploy", "metrics"} <= called["nightly.yml"]
+    assert called["preview.yml"] == {"preview", "preview-down", "preview-gc"}
 
 
 # ---- the loader adapter reads the real SDK registration ------------------------------------
