@@ -421,3 +421,69 @@ def test_the_subprocess_is_not_needed_for_the_cli_help() -> None:
         cwd=ROOT, env={"PYTHONPATH": str(ROOT / "src")}, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0 and "--days" in done.stdout
+
+
+READER_RBAC = """
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: metrics-reader, namespace: NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: delivery-metrics-reader, namespace: NS}
+rules:
+  - apiGroups: [""]
+    resources: [configmaps]
+    resourceNames: [blog-deploy-history]
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: delivery-metrics-reader, namespace: NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: delivery-metrics-reader}
+subjects:
+  - {kind: ServiceAccount, name: metrics-reader, namespace: NS}
+"""
+
+
+def test_metrics_need_only_read_access_to_the_one_configmap(
+    cluster: tuple[str, SubprocessClusterTools], namespace: str, tmp_path: Path
+) -> None:
+    """The nightly workflow's read-only kubeconfig: get on <release>-deploy-history, nothing else
+    (the Role of docs/deploy.md, enforced by the API server's RBAC)."""
+    kubeconfig, tools = cluster
+    target = DeployTarget("dev", namespace, "v.yaml", "rolling", "http://x.invalid", release="blog")
+    assert history.append(tools, target, rec("deploy", "succeeded", t(1, 10), commit="r")) == ""
+    manifest = tmp_path / "rbac.yaml"
+    manifest.write_text(READER_RBAC.replace("NS", namespace))
+    _kubectl(tools, "apply", "-f", str(manifest))
+    token = _kubectl(
+        tools, "-n", namespace, "create", "token", "metrics-reader", "--duration", "10m"
+    ).strip()
+    admin = json.loads(_kubectl(tools, "config", "view", "--raw", "--minify", "-o", "json"))
+    cluster_entry = admin["clusters"][0]
+    reader = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster_entry],
+        "users": [{"name": "reader", "user": {"token": token}}],
+        "contexts": [
+            {"name": "reader", "context": {"cluster": cluster_entry["name"], "user": "reader"}}
+        ],
+        "current-context": "reader",
+    }
+    path = tmp_path / "reader.kubeconfig"
+    path.write_text(json.dumps(reader))
+    path.chmod(0o600)
+    read_only = SubprocessClusterTools(kubeconfig=str(path), env=tools.env)
+
+    out = tmp_path / "m"
+    code = metrics_main(
+        ["--env", "dev", "--namespace", namespace, "--release", "blog", "--report-dir", str(out)],
+        tools_factory=lambda _k, _c: read_only,
+    )
+    assert code == EXIT_OK
+    assert json.loads((out / "metrics-dev.json").read_text())["records"] >= 1
+    # ... and that kubeconfig can change nothing: a deploy record cannot be written with it.
+    error = history.append(read_only, target, rec("deploy", "succeeded", t(2, 10)))
+    assert "forbidden" in error.lower(), error
