@@ -268,6 +268,11 @@ class Preview(_Model):
     ttl: str = "72h"
     max_ttl: str = "168h"
     tls: bool = False
+    tls_secret: str = Field(
+        default="",
+        pattern=rf"^(|{_DNS_LABEL})$",
+        description="Secret with the wildcard certificate of *.domain in state_namespace",
+    )
     redis_url: str = "redis://redis-master.data.svc:6379"
     redis_databases: int = Field(default=16, ge=2, le=1024)
     elasticsearch_index: str = Field(default="blog-chunks", pattern=r"^[a-z0-9][a-z0-9._-]*$")

@@ -47,6 +47,7 @@ def preview_settings(config: PipelineConfig, context: str = "") -> PreviewSettin
         elasticsearch_index=section.elasticsearch_index,
         state_namespace=section.state_namespace,
         tls=section.tls,
+        tls_secret=section.tls_secret,
         release=base.release_name,
         timeout_seconds=base.timeout_seconds,
         smoke_paths=(config.apps.frontend.health_path, "/"),

@@ -337,3 +337,57 @@ def test_two_previews_at_once_quota_enforced_gc_and_down_remove_only_their_own(
     names = {n["metadata"]["name"] for n in _get(tools, "namespaces")["items"]}
     assert "pr-11" not in names and "pr-99" in names and "default" in names
     assert _cli(cluster, tmp_path / "d11b", "down", "--pr", "11") == EXIT_OK  # already gone: fine
+
+
+TLS = preview.PreviewSettings(**{**SETTINGS.__dict__, "tls": True, "tls_secret": "wildcard-tls"})
+
+
+def test_tls_overlay_uses_the_wildcard_secret_instead_of_a_certificate_per_host() -> None:
+    values = preview.overlay(7, TLS, 3)
+    assert "routing.tls.enabled=true" in values
+    assert values[-2:] == (
+        "routing.tls.secretName=wildcard-tls",
+        "routing.tls.certManager.enabled=false",
+    )
+    assert preview.target(7, TLS, 3).url == "https://pr-7.preview.example.com"
+
+
+def test_a_preview_with_tls_gets_a_copy_of_the_wildcard_certificate(
+    cluster: tuple[str, SubprocessClusterTools], tmp_path: Path
+) -> None:
+    kubeconfig, tools = cluster
+    settings = preview.PreviewSettings(**{**TLS.__dict__, "context": _context(kubeconfig)})
+    path = _settings_file(tmp_path, settings)
+
+    def up(pr: int) -> int:
+        return preview_main(
+            ["up", "--settings", str(path), "--values-root", str(ROOT), "--pr", str(pr)]
+            + ["--chart", str(ROOT / "k8s/chart"), "--report-dir", str(tmp_path / str(pr))]
+            + IMAGES,
+            tools_factory=lambda _k, _c: tools,
+        )
+
+    tools.run("kubectl", ["create", "namespace", settings.state_namespace], 60)
+    # Before the wildcard certificate exists: refused, naming the field and the fix.
+    assert up(13) == EXIT_REFUSED
+    # Test key material only (the API server checks the keys of a kubernetes.io/tls Secret).
+    secret = {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": "wildcard-tls", "namespace": settings.state_namespace},
+        "data": {"tls.crt": base64.b64encode(b"test-cert").decode(),
+                 "tls.key": base64.b64encode(b"test-key").decode()},
+    }  # fmt: skip
+    manifest = tmp_path / "tls.json"
+    manifest.write_text(json.dumps(secret))
+    _ok(tools, "apply", "-f", str(manifest))
+    assert up(13) == EXIT_OK
+    copied = _get(tools, "secret", "wildcard-tls", "-n", "pr-13")
+    assert copied["type"] == "kubernetes.io/tls" and copied["data"] == secret["data"]
+    ingress = _get(tools, "ingress", "-n", "pr-13")["items"][0]
+    assert ingress["spec"]["tls"] == [
+        {"hosts": ["pr-13.preview.example.com"], "secretName": "wildcard-tls"}
+    ]
+    assert _get(tools, "certificates.cert-manager.io", "-n", "pr-13")["items"] == []
+    summary = json.loads((tmp_path / "13" / "preview-pr-13.json").read_text())
+    assert summary["url"] == "https://pr-13.preview.example.com"
+    assert _cli(cluster, tmp_path / "d13", "down", "--pr", "13") == EXIT_OK

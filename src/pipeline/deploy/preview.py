@@ -111,6 +111,9 @@ class PreviewSettings:
     elasticsearch_index: str = "blog-chunks"
     state_namespace: str = "blog-previews"  # holds the Redis database registry
     tls: bool = False
+    # Secret (kubernetes.io/tls) with the wildcard certificate of *.domain in state_namespace,
+    # copied into each preview; "" with tls on: a cert-manager Certificate per preview host.
+    tls_secret: str = ""
     release: str = "blog-creator"
     timeout_seconds: int = 300
     smoke_paths: tuple[str, ...] = ("/api/health", "/")
@@ -149,6 +152,7 @@ class PreviewSettings:
             elasticsearch_index=str(raw.get("elasticsearch_index", cls.elasticsearch_index)),
             state_namespace=str(raw.get("state_namespace", cls.state_namespace)),
             tls=raw.get("tls") is True,
+            tls_secret=str(raw.get("tls_secret", "")),
             release=str(raw.get("release", cls.release)),
             timeout_seconds=_int(raw, "timeout_seconds", 300),
             smoke_paths=tuple(str(p) for p in cast(list[object], raw.get("smoke_paths") or [])),
@@ -320,6 +324,11 @@ def overlay(pr: int, settings: PreviewSettings, redis_db: int) -> tuple[str, ...
         f"config.extra.ELASTICSEARCH_INDEX={settings.elasticsearch_index}-{namespace_name(pr)}",
         f"routing.tls.enabled={'true' if settings.tls else 'false'}",
     ]
+    if settings.tls and settings.tls_secret:
+        pairs += [
+            f"routing.tls.secretName={settings.tls_secret}",
+            "routing.tls.certManager.enabled=false",
+        ]
     return tuple(pairs)
 
 
@@ -436,6 +445,33 @@ def check_up(settings: PreviewSettings, ttl_seconds: int, images: Mapping[str, I
             raise DeployInputError(f"--{app}-image: {ref} must be pinned by digest (@sha256:...)")
 
 
+def _copy_tls_secret(tools: ClusterTools, settings: PreviewSettings, pr: int) -> str:
+    """The wildcard certificate's Secret, copied from state_namespace into pr-N ("" or error).
+
+    Its content passes through this process's memory and a 0600 temporary file only."""
+    source = settings.state_namespace
+    done = get(tools, ["secret", settings.tls_secret, "--namespace", source])
+    if not done.ok:
+        return (
+            f"preview.tls_secret: cannot read Secret {settings.tls_secret} in namespace {source} "
+            f"({done.reason(2)}); create the wildcard certificate of *.{settings.domain} there"
+        )
+    secret = as_dict(parse_json(done.stdout, f"secret {settings.tls_secret}"))
+    copy = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": settings.tls_secret,
+            "namespace": namespace_name(pr),
+            "labels": _own(),
+        },
+        "type": secret.get("type", "kubernetes.io/tls"),
+        "data": as_dict(secret.get("data")),
+    }
+    error = _apply(tools, [copy])
+    return f"cannot copy the TLS Secret into {namespace_name(pr)}: {error}" if error else ""
+
+
 @dataclass
 class UpResult:
     report: DeployReport | None
@@ -482,6 +518,10 @@ def up(
     error = _apply(tools, objects)
     if error:
         return UpResult(None, name, "", redis_db, "", f"cannot create {name}: {error}")
+    if settings.tls and settings.tls_secret:
+        error = _copy_tls_secret(tools, settings, pr)
+        if error:
+            return UpResult(None, name, "", redis_db, "", error)
     if not _existing_secret(tools, pr):  # one JWT secret per preview, kept across updates
         error = _apply(tools, [secret_manifest(pr, secrets.token_urlsafe(48))])
         if error:
