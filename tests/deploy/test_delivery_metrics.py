@@ -451,7 +451,7 @@ def test_metrics_need_only_read_access_to_the_one_configmap(
 ) -> None:
     """The nightly workflow's read-only kubeconfig: get on <release>-deploy-history, nothing else
     (the Role of docs/deploy.md, enforced by the API server's RBAC)."""
-    kubeconfig, tools = cluster
+    _, tools = cluster
     target = DeployTarget("dev", namespace, "v.yaml", "rolling", "http://x.invalid", release="blog")
     assert history.append(tools, target, rec("deploy", "succeeded", t(1, 10), commit="r")) == ""
     manifest = tmp_path / "rbac.yaml"
