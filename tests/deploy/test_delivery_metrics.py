@@ -487,3 +487,30 @@ def test_metrics_need_only_read_access_to_the_one_configmap(
     # ... and that kubeconfig can change nothing: a deploy record cannot be written with it.
     error = history.append(read_only, target, rec("deploy", "succeeded", t(2, 10)))
     assert "forbidden" in error.lower(), error
+
+
+class _CorruptHistory:
+    """Stands in for the API server (test of the decision only): a history ConfigMap that
+    someone edited by hand into invalid JSON. Records every kubectl call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def run(self, tool: str, args: list[str], timeout: float) -> object:
+        from pipeline.deploy.tools import CommandResult
+
+        self.calls.append([tool, *args])
+        cm = {"metadata": {"resourceVersion": "7"}, "data": {"records.json": "[{not json"}}
+        return CommandResult(tuple(args), 0, json.dumps(cm))
+
+    def http_get(self, url: str, timeout: float, headers: object = None) -> object:
+        raise AssertionError("no HTTP")
+
+
+def test_an_unreadable_history_is_a_warning_and_is_not_overwritten() -> None:
+    tools = _CorruptHistory()
+    target = DeployTarget("dev", "ns", "v.yaml", "rolling", "http://x.invalid")
+    note = history.record(tools, target, _report(outcome="succeeded"))  # type: ignore[arg-type]
+    assert note.startswith("warning: deploy not recorded in configmap/blog-creator-deploy-history")
+    assert "not valid JSON" in note
+    assert all(call[1] != "apply" for call in tools.calls)  # nothing written over it

@@ -290,7 +290,10 @@ def record(
     if not should_record(report):
         return ""
     entry = record_from_report(report, now or dt.datetime.now(dt.UTC), commit, commit_time)
-    error = append(tools, target, entry, limit)
+    try:
+        error = append(tools, target, entry, limit)
+    except DeployInputError as e:  # an unreadable history is kept as it is, not overwritten
+        error = str(e)
     name = f"configmap/{configmap_name(target.release)}"
     if error:
         return f"warning: {report.action} not recorded in {name}: {error}"
