@@ -24,7 +24,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from rehearsal_target import overlay, target_json  # noqa: E402
 
 ENVS = ("staging", "prod")
-TOOLS_BIN = Path(os.environ.get("TOOLS_DIR", str(Path.home() / ".cache/blog-creator/tools"))) / "bin"
+TOOLS_BIN = (
+    Path(os.environ.get("TOOLS_DIR", str(Path.home() / ".cache/blog-creator/tools"))) / "bin"
+)
 ROW = re.compile(r"^\| ([a-z, ]+) \| `([^`]+)` \| ([^|]*) \| ([^|]+) \|$")
 
 
@@ -122,9 +124,21 @@ def helm() -> str:
 
 def render(env: str) -> list[dict[str, Any]]:
     target = target_json(env, "http://127.0.0.1:18080")
-    cmd = [helm(), "template", str(target["release"]), str(ROOT / "k8s/chart"), "-n", str(target["namespace"])]
+    cmd = [
+        helm(),
+        "template",
+        str(target["release"]),
+        str(ROOT / "k8s/chart"),
+        "-n",
+        str(target["namespace"]),
+    ]
     cmd += ["-f", str(ROOT / str(target["values_file"]))]
-    cmd += ["--set", f"image.backend.digest=sha256:{'b' * 64}", "--set", f"image.frontend.digest=sha256:{'f' * 64}"]
+    cmd += [
+        "--set",
+        f"image.backend.digest=sha256:{'b' * 64}",
+        "--set",
+        f"image.frontend.digest=sha256:{'f' * 64}",
+    ]
     cmd += ["--set-string", f"strategy={target['strategy']}"]
     for value in target["extra_values"]:  # type: ignore[union-attr]
         cmd += ["--set", value]
@@ -143,7 +157,9 @@ def test_overlay_renders_and_keeps_the_analysis_inside_the_pauses(env: str) -> N
     templates = {d["metadata"]["name"]: d for d in docs if d["kind"] == "AnalysisTemplate"}
     (health,) = [t for n, t in templates.items() if n.endswith("canary-health")]
     backend = next(r for r in rollouts if r["metadata"]["name"].endswith("backend"))
-    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"))
+    config = next(
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config")
+    )
     assert "ELASTICSEARCH_URL" not in config["data"]  # "" -> SQLite, as the README says
     if env == "prod":
         canary = backend["spec"]["strategy"]["canary"]
@@ -153,11 +169,13 @@ def test_overlay_renders_and_keeps_the_analysis_inside_the_pauses(env: str) -> N
         assert "trafficRouting" not in canary  # replica-weighted without Istio
     else:
         traffic = templates["blog-creator-preview-traffic"]
-        job_seconds = traffic["spec"]["metrics"][0]["provider"]["job"]["spec"]["activeDeadlineSeconds"] - 60
+        job_seconds = (
+            traffic["spec"]["metrics"][0]["provider"]["job"]["spec"]["activeDeadlineSeconds"] - 60
+        )
         assert job_seconds >= analysis_seconds(health)  # preview traffic for the whole analysis
     for rollout in rollouts:
         requests = rollout["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
-        assert requests["cpu"] == "50m"
+        assert requests["cpu"] in {"200m", "100m"}, requests  # staging's / the chart default
 
 
 def test_the_rehearsal_script_installs_then_upgrades_each_environment() -> None:

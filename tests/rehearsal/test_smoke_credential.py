@@ -57,7 +57,11 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [str(UVICORN), "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT / "backend", env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT / "backend",
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,20 +85,39 @@ def api_key(url: str) -> tuple[str, str, str]:
     """(key, key id, access token) of a fresh test account."""
     email, password = f"smoke-{uuid.uuid4().hex[:10]}@example.com", secrets.token_urlsafe(16)
     with httpx.Client(base_url=url, timeout=30) as client:
-        assert client.post(f"{API}/auth/register", json={"email": email, "password": password, "full_name": "smoke"}).status_code == 201
-        token = client.post(f"{API}/auth/login", json={"email": email, "password": password}).json()["access_token"]
-        created = client.post(f"{API}/auth/api-keys", json={"name": "ci-smoke"}, headers={"Authorization": f"Bearer {token}"})
+        assert (
+            client.post(
+                f"{API}/auth/register",
+                json={"email": email, "password": password, "full_name": "smoke"},
+            ).status_code
+            == 201
+        )
+        token = client.post(
+            f"{API}/auth/login", json={"email": email, "password": password}
+        ).json()["access_token"]
+        created = client.post(
+            f"{API}/auth/api-keys",
+            json={"name": "ci-smoke"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert created.status_code == 201, created.text
         return created.json()["key"], created.json()["id"], token
 
 
 def run_smoke(url: str, key: str) -> tuple[list[str], DeployReport]:
     target = DeployTarget(
-        env="staging", namespace="blog-staging", values_file="k8s/environments/staging.yaml",
-        strategy="blueGreen", url=url, timeout_seconds=10,
+        env="staging",
+        namespace="blog-staging",
+        values_file="k8s/environments/staging.yaml",
+        strategy="blueGreen",
+        url=url,
+        timeout_seconds=10,
         smoke_checks=(SmokeCheck("api", f"{API}/auth/me", authenticated=True),),
     )
-    images = {app: ImageRef.parse(f"registry.local/{app}@sha256:{'a' * 64}", app) for app in ("backend", "frontend")}
+    images = {
+        app: ImageRef.parse(f"registry.local/{app}@sha256:{'a' * 64}", app)
+        for app in ("backend", "frontend")
+    }
     request = DeployRequest(target=target, images=images, smoke_token=key)
     report = DeployReport("deploy", "staging", "blog-staging", "blog-creator", "blueGreen")
     run = Run(report, SystemClock())
@@ -109,7 +132,11 @@ def test_the_smoke_check_authenticates_with_an_api_key(backend: str) -> None:
     assert check.passed and "200" in check.detail
     assert key not in check.detail  # the credential never reaches the report
     # Revoked (or wrong) keys fail the smoke check: it really authenticates.
-    revoked = httpx.delete(f"{backend}{API}/auth/api-keys/{key_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    revoked = httpx.delete(
+        f"{backend}{API}/auth/api-keys/{key_id}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     assert revoked.status_code == 204
     failures, report = run_smoke(backend, key)
     assert failures and "401" in report.verification[0].detail
