@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -72,7 +73,8 @@ def http_json(method: str, url: str, body: object | None = None, token: str | No
             return err.code, raw.decode(errors="replace")
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
+def wait_until(predicate, timeout: float, what: str | Callable[[], str], interval: float = 0.5):
+    """Poll `predicate` until truthy; on timeout fail naming `what` (a callable: built only then)."""
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
@@ -84,6 +86,7 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
         except Exception as exc:  # noqa: BLE001 - any error means "not up yet"; reported on timeout
             last = exc
         time.sleep(interval)
+    what = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 

@@ -5,7 +5,14 @@ maxSurge does) loses none either.
 
 Most requests are POST /auth/login (argon2: tens of ms each, so some are in flight when SIGTERM
 arrives). nginx does not retry a POST once it was sent, so a replica that dropped in-flight
-requests would show up as failures; a refused connection (listener closed) is retried."""
+requests would show up as failures; a refused connection (listener closed) is retried.
+
+The rolling test does what Kubernetes does before it sends SIGTERM: the replica leaves the
+balancer first (endpoint removal; here an nginx reload that has taken effect, i.e. the old nginx
+workers, which keep the old upstream list, have exited), and a new replica joins only once
+/readyz answers 200. `nginx -s reload` only signals the master: stopping the old replica right
+after it raced the old workers, which still sent it new requests; uvicorn resets a connection
+it has not read yet when it closes its listener, and nginx does not retry such a POST (502)."""
 
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ NGINX_CONF = """
 worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
+error_log {tmp}/error.log notice;
 events {{ worker_connections 512; }}
 http {{
   access_log {tmp}/access.log;
@@ -68,6 +75,28 @@ def nginx_conf(tmp: Path, ips: list[str], port: int) -> str:
     return NGINX_CONF.format(tmp=tmp, servers=servers, port=port)
 
 
+def nginx_workers(master: int) -> set[int]:
+    """PIDs of the nginx master's child processes (its workers), read from /proc."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except OSError:  # the process exited meanwhile
+            continue
+        if int(ppid) == master and state != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+def nginx_problems(error_log: Path, limit: int = 20) -> str:
+    """The last error/warn lines of nginx's error log (why a request failed), for messages."""
+    if not error_log.exists():
+        return "(no error.log)"
+    lines = [ln for ln in error_log.read_text(errors="replace").splitlines()
+             if any(f"[{level}]" in ln for level in ("emerg", "alert", "crit", "error", "warn"))]
+    return "\n".join(lines[-limit:]) or "(no errors or warnings)"
+
+
 def container_ip(c: Container) -> str:
     nets = c.inspect()["NetworkSettings"]["Networks"]
     return next(iter(nets.values()))["IPAddress"]
@@ -91,23 +120,35 @@ def replicas_behind_nginx(backend_runtime: str, redis_image: str, tmp_path: Path
         conf.write_text(nginx_conf(tmp_path, [container_ip(a), container_ip(b)], port))
         nginx = subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(tmp_path)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        master = nginx.pid  # daemon off: the process we started is the master
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: http_get(url + "/healthz")[0] == 200, 20, "nginx in front of the replicas")
         status, body = http_json("POST", url + "/api/v1/auth/register", CREDENTIALS | {"full_name": "Load"})
         assert status == 201, body
+        error_log = tmp_path / "error.log"
+
         def start_replica(alias: str) -> Container:
-            replica, _ = start_backend(backend_runtime, net, alias, *shared)
+            """A new replica, returned once it is ready (/readyz 200), as a Deployment waits."""
+            replica, replica_url = start_backend(backend_runtime, net, alias, *shared)
             started.append(replica)
+            wait_until(lambda: http_get(replica_url + "/readyz")[0] == 200, 30, f"{alias} /readyz")
             return replica
 
         def route_to(ips: list[str]) -> None:
-            """Rewrite the upstream list and reload nginx (graceful: in-flight requests finish)."""
+            """Rewrite the upstream list, reload nginx and return once only `ips` get requests.
+
+            The old workers finish their in-flight requests (to any replica of the old list), then
+            exit; until they have, a replica left out of `ips` may still get new requests."""
+            old_workers = nginx_workers(master)
             conf.write_text(nginx_conf(tmp_path, ips, port))
             subprocess.run([nginx_binary(), "-c", str(conf), "-p", str(tmp_path), "-s", "reload"],
                            check=True, capture_output=True, timeout=30)
+            wait_until(lambda: (workers := nginx_workers(master)) and not workers & old_workers, 30,
+                       lambda: f"the nginx reload to take effect (old workers {sorted(old_workers)} exited); "
+                               f"error.log:\n{nginx_problems(error_log)}", interval=0.1)
 
         yield {"a": a, "b": b, "ip_a": container_ip(a), "ip_b": container_ip(b), "port": port,
-               "start_replica": start_replica, "route_to": route_to}
+               "error_log": error_log, "start_replica": start_replica, "route_to": route_to}
     finally:
         if nginx is not None:
             nginx.terminate()
@@ -179,7 +220,8 @@ def test_stopping_a_replica_loses_no_request(replicas_behind_nginx: dict) -> Non
         time.sleep(3)
     state = env["a"].inspect()["State"]
     served = Counter(upstream.split(":")[0] for _, upstream in load.ok)
-    assert load.failures == [], f"{len(load.failures)} failed requests: {load.failures[:5]}"
+    assert load.failures == [], (f"{len(load.failures)} failed requests: {load.failures[:5]}; "
+                                 f"nginx error.log:\n{nginx_problems(env['error_log'])}")
     assert len(load.ok) > 30, f"too little traffic to judge: {len(load.ok)} requests"
     assert served[env["ip_a"]] > 0 and served[env["ip_b"]] > 0, served
     # After the stop, every request went to the surviving replica.
@@ -208,7 +250,8 @@ def test_rolling_replacement_of_both_replicas_loses_no_request(replicas_behind_n
             live[name] = new
         replaced = time.monotonic()
         time.sleep(2)
-    assert load.failures == [], f"{len(load.failures)} failed requests: {load.failures[:5]}"
+    assert load.failures == [], (f"{len(load.failures)} failed requests: {load.failures[:5]}; "
+                                 f"nginx error.log:\n{nginx_problems(env['error_log'])}")
     new_ips = {container_ip(c) for c in live.values()}
     after = {u.split(":")[0] for t, u in load.ok if t > replaced}
     assert after and after <= new_ips, (after, new_ips)
