@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = Path(__file__).resolve().parent / "overlays"
 sys.path.insert(0, str(ROOT / "src"))
 
-from pipeline.config import parse_config_text  # noqa: E402
-from pipeline.deploy_targets import target_for  # noqa: E402
+from pipeline.config import parse_config_text
+from pipeline.deploy_targets import target_for
 
 
 def overlay(env: str) -> dict[str, object]:

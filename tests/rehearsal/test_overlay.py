@@ -21,7 +21,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "src"))
 
-from rehearsal_target import overlay, target_json  # noqa: E402
+from rehearsal_target import overlay, target_json
 
 ENVS = ("staging", "prod")
 TOOLS_BIN = (

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from pipeline.deploy.report import DeployReport
 from pipeline.deploy.request import DeployRequest, DeployTarget, ImageRef, SmokeCheck
 from pipeline.deploy.tools import SubprocessClusterTools, SystemClock
