@@ -7,7 +7,8 @@
 # node that runs the images: kubelet and kube-proxy from the same k8s.io/kubernetes build,
 # Debian's containerd/runc/CNI plugins, CoreDNS, a local registry (k8s-cluster/real-node.sh).
 #
-#   scripts/k8s-cluster.sh build [--real]        build the binaries once (cached by version);
+#   scripts/k8s-cluster.sh build [--real [--with-prometheus]]
+#                                                build the binaries once (cached by version);
 #                                                --real adds kubelet, kube-proxy, CoreDNS and
 #                                                the pause image (and the Debian packages)
 #   scripts/k8s-cluster.sh start [--name N] [--nodes K] [--with-rollouts]
@@ -15,11 +16,19 @@
 #                                                --with-rollouts also runs the Argo Rollouts
 #                                                controller (install its CRDs first: they come
 #                                                from ../shared/crds in the tests)
-#   scripts/k8s-cluster.sh start --real [--name N] [--with-rollouts]
+#   scripts/k8s-cluster.sh start --real [--name N] [--with-rollouts] [--with-prometheus]
+#                                     [--with-network-policy]
 #                                                start a cluster with one real node; prints
 #                                                KUBECONFIG=, REGISTRY= (push there, reference
 #                                                images by digest) and REGISTRY_DOCKER_CONFIG=
-#                                                (docker --config DIR push ...)
+#                                                (docker --config DIR push ...);
+#                                                --with-prometheus: the Prometheus Operator and
+#                                                a Prometheus (monitoring/kube-prometheus-stack-
+#                                                prometheus:9090) reading the chart's
+#                                                ServiceMonitor/PrometheusRule (needs
+#                                                build --real --with-prometheus);
+#                                                --with-network-policy: kube-router's firewall
+#                                                enforces NetworkPolicies
 #   scripts/k8s-cluster.sh stop [--name N]       stop and delete it (kwok or real, also after a crash)
 #   scripts/k8s-cluster.sh restart-apiserver [--name N] [--down-seconds S]
 #                                                stop the API server alone, start it again after S s
@@ -41,12 +50,21 @@ COREDNS_VERSION="${COREDNS_VERSION:-v1.14.1}"
 # v0.8.0 (k8s.io v0.33) built against the control plane's k8s.io v0.34.x modules; v0.9.0
 # needs k8s.io v0.36.
 METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.8.0}"
+# The NetworkPolicy enforcer: kube-router with only its firewall. v2.1.0 is the newest the Go
+# module proxy serves (later versions answer 403).
+KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
+# --with-prometheus: the Prometheus Operator (v0.85.0: the newest the proxy serves) and its
+# config reloader from the Go module; Prometheus itself is Debian's package (2.42).
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${K8S_CLUSTER_CACHE:-$HOME/.cache/blog-creator/k8s-cluster}"
 cache="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION"
 bin="$cache/bin"
-addons="$cache_root/real-node-k8s-$K8S_VERSION-coredns-$COREDNS_VERSION-metrics-server-$METRICS_SERVER_VERSION"  # the real node's own images
+addons="$cache_root/real-node-k8s-$K8S_VERSION-coredns-$COREDNS_VERSION-metrics-server-$METRICS_SERVER_VERSION-kube-router-$KUBE_ROUTER_VERSION"  # the real node's own images and daemons
 COREDNS_IMAGE="docker.io/blog-creator/coredns:$COREDNS_VERSION"
+prometheus_addons="$cache_root/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
+PROMETHEUS_IMAGE="docker.io/blog-creator/prometheus:debian-2.42"
+CONFIG_RELOADER_IMAGE="docker.io/blog-creator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION"
 METRICS_SERVER_IMAGE="docker.io/blog-creator/metrics-server:$METRICS_SERVER_VERSION"
 export KWOK_WORKDIR="$cache_root/kwok"
 export GOWORK=off GOFLAGS=-mod=mod
@@ -162,12 +180,53 @@ build_metrics_server() {  # metrics-server for the HPA, on the control plane's k
   rm -rf "$src"
 }
 
+build_kube_router() {  # a host process in the node's network namespace, like kube-proxy
+  local src="$cache/src/kube-router" staging_version="v0.${K8S_VERSION#v1.}"
+  log "building kube-router $KUBE_ROUTER_VERSION"
+  writable_copy "$(module_dir "github.com/cloudnativelabs/kube-router/v2@$KUBE_ROUTER_VERSION")" "$src"
+  (
+    cd "$src"
+    go mod edit -require="k8s.io/api@$staging_version" -require="k8s.io/apimachinery@$staging_version" \
+      -require="k8s.io/client-go@$staging_version" -require="k8s.io/cri-api@$staging_version"
+    CGO_ENABLED=0 go build -ldflags "-s -w" -o "$addons/kube-router" ./cmd/kube-router
+  )
+  rm -rf "$src"
+}
+
+build_prometheus_operator() {  # operator + config reloader; Debian's Prometheus packed as an image
+  local src="$cache/src/prometheus-operator" module=github.com/prometheus-operator/prometheus-operator
+  local dest="$prometheus_addons" lib
+  log "building the Prometheus Operator and prometheus-config-reloader $PROMETHEUS_OPERATOR_VERSION"
+  mkdir -p "$dest/crds"
+  writable_copy "$(module_dir "$module@$PROMETHEUS_OPERATOR_VERSION")" "$src"
+  (
+    cd "$src"
+    # Its go.mod points two nested modules at ./pkg/... (not in the module zip): use the
+    # published modules of the same version instead.
+    go mod edit -dropreplace="$module/pkg/apis/monitoring" -require="$module/pkg/apis/monitoring@$PROMETHEUS_OPERATOR_VERSION" \
+      -dropreplace="$module/pkg/client" -require="$module/pkg/client@$PROMETHEUS_OPERATOR_VERSION"
+    CGO_ENABLED=0 go build -ldflags "-s -w" -o "$dest/" ./cmd/operator ./cmd/prometheus-config-reloader
+    cp example/prometheus-operator-crd/*.yaml "$dest/crds/"
+  )
+  python3 "$here/k8s-cluster/image_archive.py" "$dest/prometheus-config-reloader.tar" "$CONFIG_RELOADER_IMAGE" \
+    --entrypoint /bin/prometheus-config-reloader --user 65534:65534 "$dest/prometheus-config-reloader:/bin/prometheus-config-reloader"
+  rm -f "$dest/prometheus-config-reloader"
+  # Debian's prometheus is linked against glibc only: the binary, promtool and the loader.
+  [ -x /usr/bin/prometheus ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  local files=("/usr/bin/prometheus:/bin/prometheus" "/usr/bin/promtool:/bin/promtool")
+  for lib in $(ldd /usr/bin/prometheus | grep -o '/[^ ]*'); do files+=("$lib:$lib"); done
+  python3 "$here/k8s-cluster/image_archive.py" "$dest/prometheus.tar" "$PROMETHEUS_IMAGE" \
+    --entrypoint /bin/prometheus --user 65534:65534 "${files[@]}"
+  rm -rf "$src"
+}
+
 cmd_build() {
   local real=false kube=(kube-apiserver kube-controller-manager kube-scheduler) missing=() b
   while (($#)); do
     case "$1" in
       --real) real=true; shift ;;
-      *) die "unknown argument '$1' to build (allowed: --real)" ;;
+      --with-prometheus) with_prometheus=true; shift ;;
+      *) die "unknown argument '$1' to build (allowed: --real, --with-prometheus)" ;;
     esac
   done
   command -v go >/dev/null || die "go is not installed (needed to build the control plane from the Go module proxy)"
@@ -186,6 +245,10 @@ cmd_build() {
     [ -f "$addons/pause.tar" ] || build_pause
     [ -f "$addons/coredns.tar" ] || build_coredns
     [ -f "$addons/metrics-server.tar" ] || build_metrics_server
+    [ -x "$addons/kube-router" ] || build_kube_router
+    if [ "$with_prometheus" = true ]; then
+      [ -x "$prometheus_addons/operator" ] || build_prometheus_operator
+    fi
     real_check_host
   fi
   rm -rf "$cache/src"
@@ -204,13 +267,17 @@ parse_name_nodes() {
   while (($#)); do
     case "$1" in
       --with-rollouts) with_rollouts=true; shift ;;
+      --with-prometheus) [ "$allow_real" = true ] || die "--with-prometheus is allowed with start --real only"
+        with_prometheus=true; shift ;;
+      --with-network-policy) [ "$allow_real" = true ] || die "--with-network-policy is allowed with start --real only"
+        with_network_policy=true; shift ;;
       --real) [ "$allow_real" = true ] || die "--real is allowed with build and start only"; real=true; shift ;;
       --down-seconds) [ "$allow_down" = true ] && [[ ${2:-} =~ ^[0-9]{1,3}$ ]] \
           || die "--down-seconds takes a number of seconds (0-999), with restart-apiserver only; got '${2:-}'"
         down_seconds=$2; shift 2 ;;
       --name) [ $# -ge 2 ] || die "--name needs a value"; name=$2; shift 2 ;;
       --nodes) [[ ${2:-} =~ ^[1-9][0-9]?$ ]] || die "--nodes must be a number from 1 to 99, got '${2:-}'"; nodes=$2; shift 2 ;;
-      *) die "unknown argument '$1' (allowed: --name NAME, --nodes K, --with-rollouts, --real; restart-apiserver: --down-seconds S)" ;;
+      *) die "unknown argument '$1' (allowed: --name NAME, --nodes K, --with-rollouts, --real, --with-prometheus, --with-network-policy; restart-apiserver: --down-seconds S)" ;;
     esac
   done
   [[ $name =~ ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]] || die "--name must be a DNS label (lowercase letters, digits, '-'), got '$name'"
@@ -242,6 +309,8 @@ find_kubectl() {
 cmd_start() {
   allow_real=true parse_name_nodes "$@"
   find_kubectl
+  [ "$with_prometheus$with_network_policy" = falsefalse ] || [ "$real" = true ] \
+    || die "--with-prometheus and --with-network-policy need --real (the kwok nodes run no containers)"
   if [ "$real" = true ]; then
     cmd_start_real
     return
@@ -299,7 +368,7 @@ cmd_restart_apiserver() {  # the API server alone: the same command line, after 
 
 # shellcheck source=./k8s-cluster/real-node.sh
 . "$here/k8s-cluster/real-node.sh"
-allow_real=false allow_down=false
+allow_real=false allow_down=false with_prometheus=false with_network_policy=false
 
 case "${1:-}" in
   build) shift; cmd_build "$@" ;;

@@ -7,12 +7,13 @@
 #     10.(230+S).0.0/16;
 #   - network namespace bck<S> joined to the host by the veth pair bck<S>h (10.250.S.1, host)
 #     / bck<S>n (10.250.S.2, node). containerd, the CNI bridge cni0 (pods 10.(240+S).0.0/24),
-#     kube-proxy and its iptables rules live in that namespace. It has NO default route: a pod
+#     kube-proxy, kube-router (--with-network-policy: its firewall only) and their iptables rules live in
+#     that namespace. It has NO default route: a pod
 #     can reach only this cluster and the host end of the link, never the machine's network.
 #     The host routes the pod and Service CIDRs into it, so a cluster address nobody serves
 #     is answered "unreachable" there instead of leaving by the host's default route;
-#   - kubelet in the host namespace (it probes pod IPs through that route), bound to
-#     10.250.S.1 only, cgroups below /blog-creator-NAME;
+#   - the kubelet in that namespace too (its probes come from a local address, which
+#     kube-router's firewall accepts), bound to 10.250.S.2, cgroups below /blog-creator-NAME;
 #   - Debian docker-registry with htpasswd: one process on 127.0.0.1 (push, printed as
 #     REGISTRY) and one on 10.250.S.1 (the node pulls through containerd's mirror setting);
 #   - CoreDNS (kube-system/kube-dns at 10.(230+S).0.10), metrics-server (not awaited at
@@ -281,12 +282,22 @@ real_node_up() {
   real_cgroups_up
   render "$here/k8s-cluster/node/kubelet.yaml" "$state/kubelet.yaml" < <(real_values)
   render "$here/k8s-cluster/node/kube-proxy.yaml" "$state/kube-proxy.yaml" < <(real_values)
-  daemon kubelet "$bin/kubelet" --config "$state/kubelet.yaml" --kubeconfig "$kubeconfig" \
+  daemon kubelet nsenter --net="/run/netns/$netns" -- "$bin/kubelet" --config "$state/kubelet.yaml" \
+    --kubeconfig "$state/node-kubeconfig.yaml" \
     --root-dir "$state/kubelet" --cert-dir "$state/kubelet/pki" --hostname-override "$node_name" \
-    --node-ip "$host_ip" --node-labels "topology.kubernetes.io/zone=zone-a,blog-creator.dev/real-node=true"
+    --node-ip "$node_ip" --node-labels "topology.kubernetes.io/zone=zone-a,blog-creator.dev/real-node=true"
   daemon kube-proxy nsenter --net="/run/netns/$netns" -- "$bin/kube-proxy" --config "$state/kube-proxy.yaml"
   wait_for 60 "node $node_name to register" "$kubectl" --kubeconfig "$kubeconfig" get node "$node_name"
   "$kubectl" --kubeconfig "$kubeconfig" wait --for=condition=Ready "node/$node_name" --timeout=120s >&2
+  if [ "$with_network_policy" = true ]; then
+    # NetworkPolicy enforcement: kube-router with only its firewall, rules in the node's
+    # namespace; started after registration (it looks its node up by name).
+    daemon kube-router nsenter --net="/run/netns/$netns" -- "$addons/kube-router" \
+      --kubeconfig "$state/node-kubeconfig.yaml" --hostname-override "$node_name" \
+      --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
+      --enable-pod-egress=false --enable-ipv6=false --metrics-port=0 --health-port=20244 \
+      --iptables-sync-period=30s
+  fi
 }
 
 real_addons_up() {  # CoreDNS, a default StorageClass with static hostPath PVs
@@ -339,7 +350,7 @@ real_require() {
   for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl kubelet kube-proxy; do
     [ -x "$bin/$b" ] || die "$bin/$b is missing: run 'scripts/k8s-cluster.sh build --real' first"
   done
-  for b in pause.tar coredns.tar metrics-server.tar; do
+  for b in pause.tar coredns.tar metrics-server.tar kube-router; do
     [ -f "$addons/$b" ] || die "$addons/$b is missing: run 'scripts/k8s-cluster.sh build --real' first"
   done
   real_check_host
@@ -352,6 +363,30 @@ start_failed() {  # EXIT trap of a start that did not finish: keep the logs, rem
   stop_rollouts
   "$bin/kwokctl" delete cluster --name "$name" >/dev/null 2>&1
   real_stop "$name"
+}
+
+real_prometheus_up() {  # --with-prometheus: the operator (host process) and a Prometheus CR
+  [ -x "$prometheus_addons/operator" ] || die "$prometheus_addons/operator is missing: run 'scripts/k8s-cluster.sh build --real --with-prometheus' first"
+  local archive
+  for archive in "$prometheus_addons/prometheus.tar" "$prometheus_addons/prometheus-config-reloader.tar"; do
+    ctr --address "$state/containerd.sock" -n k8s.io images import --no-unpack "$archive" >/dev/null
+  done
+  # The operator's own CRDs (Prometheus, Alertmanager, ... and its ServiceMonitor/PrometheusRule).
+  "$kubectl" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts -f "$prometheus_addons/crds" >/dev/null
+  "$kubectl" --kubeconfig "$kubeconfig" wait --for condition=established --timeout=60s \
+    crd/prometheuses.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com >/dev/null
+  # A host process like the rollouts controller; it has no --kubeconfig flag: the API server
+  # address and the admin certificate of kwokctl's PKI instead.
+  local pki="$KWOK_WORKDIR/clusters/$name/pki" server
+  server="$(awk '/server:/ {print $2; exit}' "$kubeconfig")"
+  daemon prometheus-operator "$prometheus_addons/operator" --apiserver "$server" \
+    --ca-file "$pki/ca.crt" --cert-file "$pki/admin.crt" --key-file "$pki/admin.key" \
+    --prometheus-config-reloader="$CONFIG_RELOADER_IMAGE" --web.listen-address="127.0.0.1:$(free_port)" \
+    --log-level=info
+  render "$here/k8s-cluster/node/prometheus.yaml" "$state/prometheus.yaml" < <(real_values; echo "PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE")
+  "$kubectl" --kubeconfig "$kubeconfig" apply -f "$state/prometheus.yaml" >&2
+  wait_for 120 "the operator's Prometheus StatefulSet" "$kubectl" --kubeconfig "$kubeconfig" -n monitoring get statefulset prometheus-test
+  "$kubectl" --kubeconfig "$kubeconfig" -n monitoring rollout status statefulset/prometheus-test --timeout=180s >&2
 }
 
 cmd_start_real() {
@@ -374,6 +409,7 @@ cmd_start_real() {
   real_control_plane_up
   real_node_up
   real_addons_up
+  if [ "$with_prometheus" = true ]; then real_prometheus_up; fi
   if [ "$with_rollouts" = true ]; then start_rollouts "$kubeconfig"; fi
   trap - EXIT
   log "cluster '$name' with real node $node_name started in $((SECONDS - started)) s (node logs: $state/logs)"

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "k8s"))
 
 from cluster_support import SCRIPT, Kube
 from k8s_support import find_tool
-from real_support import RealCluster, real_missing, start_real, stop_real
+from real_support import RealCluster, prometheus_built, real_missing, start_real, stop_real
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -85,8 +85,11 @@ def real() -> Iterator[RealCluster]:
     if missing:
         _skip_or_fail(f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root")
     name = f"real-{uuid.uuid4().hex[:6]}"
+    # With the Prometheus Operator built (build --real --with-prometheus; CI builds it), the
+    # cluster runs it and a Prometheus configured by the chart's ServiceMonitor/PrometheusRule.
+    with_prometheus = prometheus_built() or os.environ.get("CLUSTER_TESTS") == "required"
     try:
-        values = start_real(name)
+        values = start_real(name, *(["--with-prometheus"] if with_prometheus else []))
     except AssertionError as error:
         pytest.fail(str(error), pytrace=False)
     try:
@@ -95,6 +98,7 @@ def real() -> Iterator[RealCluster]:
             kube=Kube(kubeconfig=values["KUBECONFIG"], kubectl=find_tool("kubectl"), helm=find_tool("helm")),
             registry=values["REGISTRY"],
             docker_config=values["REGISTRY_DOCKER_CONFIG"],
+            prometheus=with_prometheus,
         )
     finally:
         stop_real(name)

@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO / "tests" / "images"))
 from dockerlib import DOCKER
 
 REAL_BINARIES = ["kubelet", "kube-proxy", "kube-apiserver", "etcd", "kwokctl"]
-REAL_ADDONS = ["pause.tar", "coredns.tar", "metrics-server.tar"]
+REAL_ADDONS = ["pause.tar", "coredns.tar", "metrics-server.tar", "kube-router"]
+PROMETHEUS_OPERATOR = "prometheus-operator-v0.85.0/operator"  # below the cache root
 # No proxy for loopback: urllib would otherwise honour HTTP(S)_PROXY.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -45,12 +46,19 @@ def real_missing() -> str | None:
     return ", ".join(missing) or None
 
 
+def prometheus_built() -> bool:
+    """True when `build --real --with-prometheus` has built the Prometheus Operator."""
+    addons = Path(subprocess.run([SCRIPT, "addons-dir"], capture_output=True, text=True, check=True).stdout.strip())
+    return (addons.parent / PROMETHEUS_OPERATOR).is_file()
+
+
 @dataclass(frozen=True)
 class RealCluster:
     name: str
     kube: Kube
     registry: str
     docker_config: str
+    prometheus: bool = False
 
     def push(self, local_ref: str, repository: str) -> str:
         """Tag and push a local image to the cluster's registry; returns repo@sha256:..."""
@@ -66,9 +74,9 @@ class RealCluster:
         return f"{self.registry}/{repository}@{match.group(1)}"
 
 
-def start_real(name: str) -> dict[str, str]:
+def start_real(name: str, *flags: str) -> dict[str, str]:
     proc = subprocess.run(
-        [SCRIPT, "start", "--real", "--name", name],
+        [SCRIPT, "start", "--real", "--name", name, *flags],
         capture_output=True, text=True, timeout=400, check=False,
     )
     if proc.returncode != 0:
