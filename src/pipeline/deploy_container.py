@@ -3,7 +3,8 @@
 Only translation to Dagger API calls lives here. The @functions in main.py call
 `deploy_action`, which resolves the environment and checks every input first (no download
 before that), then prepares a container with the cluster tools the action runs (helm,
-kubectl, the Argo Rollouts kubectl plugin, cosign), mounts the kubeconfig as a secret file,
+kubectl, the Argo Rollouts kubectl plugin, cosign), mounts the kubeconfig as a secret file
+(`--env local`: the orchestrator fetches the throwaway cluster's into a tmpfs),
 copies the chart and the whole `pipeline.deploy` package (standard library only) in, and
 runs `python -m pipeline.deploy ACTION ...` — the same CLI that runs on a laptop. Every
 decision (gates, strategy, verification, rollback) is made by that plain-Python code.
@@ -19,16 +20,13 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
+from pipeline import toolchain
 from pipeline.containers import with_ca
 from pipeline.deploy import ephemeral
+from pipeline.deploy.kube import uses_rollouts
 from pipeline.deploy.request import SMOKE_TOKEN_ENV, DeployTarget
 from pipeline.deploy.tools import Tool
 from pipeline.deploy_targets import check_call, preflight, target_for, tools_for
-
-HELM_VERSION = "v4.1.4"
-KUBECTL_VERSION = "v1.35.2"
-ARGO_ROLLOUTS_PLUGIN_VERSION = ephemeral.ARGO_ROLLOUTS_VERSION
-COSIGN_VERSION = "v2.4.1"
 
 WORKDIR = "/deploy"
 RUNTIME_DIR = "/opt/deploy"
@@ -76,20 +74,35 @@ EXECUTABLES: dict[Tool, str] = {
 }
 
 
+# Entry of each cluster tool in src/pipeline/toolchain.json (versions, URLs, SHA-256).
+TOOLCHAIN_NAMES: dict[Tool, str] = {
+    "helm": "helm",
+    "kubectl": "kubectl",
+    "rollouts": "argo-rollouts",
+    "cosign": "cosign",
+}
+
+
+def tool_downloads(arch: str) -> dict[Tool, toolchain.Download]:
+    """The pinned tools' release downloads for linux/<arch>, from the toolchain table."""
+    return {tool: toolchain.download(name, arch) for tool, name in TOOLCHAIN_NAMES.items()}
+
+
 def tool_urls(arch: str) -> dict[Tool, str]:
     """Official release downloads of the pinned tools for linux/<arch>."""
-    return {
-        "helm": f"https://get.helm.sh/helm-{HELM_VERSION}-linux-{arch}.tar.gz",
-        "kubectl": f"https://dl.k8s.io/release/{KUBECTL_VERSION}/bin/linux/{arch}/kubectl",
-        "rollouts": (
-            "https://github.com/argoproj/argo-rollouts/releases/download/"
-            f"{ARGO_ROLLOUTS_PLUGIN_VERSION}/kubectl-argo-rollouts-linux-{arch}"
-        ),
-        "cosign": (
-            f"https://github.com/sigstore/cosign/releases/download/{COSIGN_VERSION}/"
-            f"cosign-linux-{arch}"
-        ),
-    }
+    return {tool: d.url for tool, d in tool_downloads(arch).items()}
+
+
+def verified_http(url: str, sha256: str | None) -> dagger.File:
+    """A download the engine checks against its published SHA-256 (a mismatch fails the
+    call naming the URL); only a table entry without a published digest goes unchecked."""
+    return dag.http(url, checksum=f"sha256:{sha256}") if sha256 else dag.http(url)
+
+
+def argo_rollouts_manifest() -> dagger.File:
+    """The Argo Rollouts install manifest of the local cluster, checked by its SHA-256."""
+    entry = toolchain.tool("argo-rollouts").raw["install_manifest"]
+    return verified_http(str(entry["url"]), str(entry["sha256"]))
 
 
 async def tools_container(
@@ -98,21 +111,22 @@ async def tools_container(
     """Python (for the runtime) + the cluster tools in `needed`, nothing else downloaded."""
     platform = str(await dag.default_platform())
     arch = "arm64" if "arm64" in platform else "amd64"
-    urls = tool_urls(arch)
+    downloads = tool_downloads(arch)
     ctr = with_ca(dag.container().from_(python_image), ca)
     for tool in needed:
+        d = downloads[tool]
         if tool == "helm":
             ctr = (
-                ctr.with_file("/tmp/helm.tgz", dag.http(urls["helm"]))
+                ctr.with_file("/tmp/helm.tgz", verified_http(d.url, d.sha256))
                 .with_exec(
                     ["tar", "-xzf", "/tmp/helm.tgz", "-C", "/usr/local/bin"]
-                    + ["--strip-components=1", f"linux-{arch}/helm"]
+                    + ["--strip-components=1", d.member or f"linux-{arch}/helm"]
                 )
                 .with_mounted_cache("/root/.cache/helm", dag.cache_volume("pipeline-helm"))
             )
         else:
             path = f"/usr/local/bin/{EXECUTABLES[tool]}"
-            ctr = ctr.with_file(path, dag.http(urls[tool]), permissions=0o755)
+            ctr = ctr.with_file(path, verified_http(d.url, d.sha256), permissions=0o755)
     return ctr
 
 
@@ -125,39 +139,41 @@ def runtime_directory(source: dagger.Directory) -> dagger.Directory:
     )
 
 
-def ephemeral_cluster(nonce: str, shell_image: str) -> tuple[dagger.Service, dagger.File]:
-    """A fresh single-node k3s as a Dagger service, and a kubeconfig that reaches it as `k3s`.
+def ephemeral_cluster(nonce: str) -> dagger.Service:
+    """A fresh single-node k3s as a Dagger service, reached as `k3s` (API on 6443).
 
-    The cluster lives as long as the function call that binds it: it is torn down after.
+    Its admin kubeconfig stays in tmpfs mounts of this service and is handed out once on
+    `ephemeral.HANDOFF_PORT` to the tools container (see pipeline.deploy.ephemeral): no cache
+    volume, File or layer holds it. The cluster lives as long as the function call that binds
+    it: it is torn down after, and its tmpfs with it.
     """
-    config = dag.cache_volume(f"pipeline-k3s-config-{nonce}")
-    server = (
+    return (
         dag.container()
-        .from_(ephemeral.K3S_IMAGE)
+        .from_(toolchain.image("k3s"))
         .with_new_file("/usr/bin/entrypoint.sh", ephemeral.K3S_ENTRYPOINT, permissions=0o755)
+        .with_new_file(
+            ephemeral.SERVICE_SCRIPT_PATH, ephemeral.K3S_SERVICE_SCRIPT, permissions=0o755
+        )
+        .with_new_file(ephemeral.SERVE_ONCE_PATH, ephemeral.K3S_SERVE_ONCE, permissions=0o700)
+        .with_new_file(ephemeral.INETD_CONF_PATH, ephemeral.INETD_CONF, permissions=0o600)
         .with_entrypoint(["entrypoint.sh"])
-        .with_mounted_cache(ephemeral.K3S_CONFIG_DIR, config)
+        # One service per call (identical definitions would share one running service).
+        .with_env_variable("PIPELINE_RUN", nonce)
+        .with_mounted_temp(ephemeral.K3S_CONFIG_DIR)
+        .with_mounted_temp(ephemeral.HANDOFF_DIR)
         .with_mounted_temp("/etc/lib/cni")
         .with_mounted_temp("/var/lib/kubelet")
         .with_mounted_temp("/var/lib/rancher/k3s")
         .with_mounted_temp("/var/log")
         .with_exposed_port(6443)
+        # No health check on the handoff port: a health-check dial would take the one copy.
+        .with_exposed_port(ephemeral.HANDOFF_PORT, experimental_skip_healthcheck=True)
         .as_service(
-            args=["sh", "-c", ephemeral.K3S_SERVER_COMMAND],
+            args=[ephemeral.SERVICE_SCRIPT_PATH],
             use_entrypoint=True,
             insecure_root_capabilities=True,
         )
     )
-    kubeconfig = (
-        dag.container()
-        .from_(shell_image)
-        .with_mounted_cache("/cache", config)
-        .with_service_binding(ephemeral.K3S_HOST, server)
-        .with_env_variable("PIPELINE_RUN", nonce)
-        .with_exec(["sh", "-c", ephemeral.kubeconfig_script("/cache", "/kubeconfig")])
-        .file("/kubeconfig")
-    )
-    return server, kubeconfig
 
 
 def uses_cluster(inputs: DeployInputs) -> bool:
@@ -182,7 +198,10 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
     for flag, value in pairs.items():
         if value:
             args += [flag, value]
-    if inputs.kubeconfig is not None or (target.ephemeral and uses_cluster(inputs)):
+    if target.ephemeral and uses_cluster(inputs):
+        address = f"{ephemeral.K3S_HOST}:{ephemeral.HANDOFF_PORT}"
+        args += ["--kubeconfig", ephemeral.TOOLS_KUBECONFIG, "--kubeconfig-from", address]
+    elif inputs.kubeconfig is not None:
         args += ["--kubeconfig", KUBECONFIG_PATH]
     if inputs.release_report is not None:
         args += ["--release-report", f"{WORKDIR}/release.json"]
@@ -223,10 +242,12 @@ async def run_orchestrator(
         .with_env_variable("PIPELINE_RUN", nonce)
     )
     if target.ephemeral and uses_cluster(inputs):
-        server, kubeconfig = ephemeral_cluster(nonce, python_image)
-        ctr = ctr.with_service_binding(ephemeral.K3S_HOST, server).with_file(
-            KUBECONFIG_PATH, kubeconfig
-        )
+        # The orchestrator fetches the kubeconfig itself (--kubeconfig-from) into this tmpfs.
+        ctr = ctr.with_service_binding(
+            ephemeral.K3S_HOST, ephemeral_cluster(nonce)
+        ).with_mounted_temp(ephemeral.TOOLS_KUBECONFIG_DIR)
+        if uses_rollouts(target.strategy):
+            ctr = ctr.with_file(ephemeral.ARGO_ROLLOUTS_MANIFEST, argo_rollouts_manifest())
     elif inputs.kubeconfig is not None:
         ctr = ctr.with_mounted_secret(KUBECONFIG_PATH, inputs.kubeconfig)
     if inputs.smoke_token is not None:

@@ -311,11 +311,12 @@ def test_local_rehearsal_binds_a_k3s_service_and_uses_its_kubeconfig() -> None:
         if c.args.get("insecureRootCapabilities")
     }
     assert len(services) == 1
-    assert "k3s server" in " ".join(next(iter(services)))
+    assert "k3s server" in new_file(engine, " ".join(next(iter(services))))
     assert {c.args["alias"] for c in engine.calls("withServiceBinding")} == {"k3s"}
     assert any(c.args["address"].startswith("rancher/k3s:") for c in engine.calls("from"))
     assert engine.calls("withMountedSecret") == []
-    assert KUBECONFIG_PATH in {c.args["path"] for c in engine.calls("withFile", "Container")}
+    # its kubeconfig: fetched by the orchestrator itself (tests/deploy/test_local_kubeconfig.py)
+    assert "--kubeconfig-from" in orchestrator_exec(engine)
     target = json.loads(new_file(engine, "/deploy/target.json"))
     assert target["ephemeral"] is True and target["values_file"] == "k8s/environments/local.yaml"
     assert "--kubeconfig" in orchestrator_exec(engine)

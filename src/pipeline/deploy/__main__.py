@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import actions, history
+from . import actions, ephemeral, history
 from .report import EXIT_REFUSED, to_markdown, write
 from .request import (
     DeployInputError,
@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         "--values-root", default=".", help="directory the target's values_file is relative to"
     )
     p.add_argument("--kubeconfig", help="path to a kubeconfig file (mounted secret)")
+    p.add_argument(
+        "--kubeconfig-from",
+        help="HOST:PORT: first fetch --kubeconfig from the throwaway cluster's one-shot handoff",
+    )
     p.add_argument(
         "--context", help="kubeconfig context (default: the target's, else the file's current)"
     )
@@ -154,6 +158,17 @@ def main(
     clock: Clock | None = None,
 ) -> int:
     args = _parser().parse_args(argv)
+    try:
+        if args.kubeconfig_from:
+            if not args.kubeconfig:
+                raise DeployInputError("--kubeconfig-from: needs --kubeconfig (where to write it)")
+            ephemeral.fetch_kubeconfig(args.kubeconfig_from, args.kubeconfig)
+    except ephemeral.HandoffFailed as e:
+        print(f"{args.action}: error: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+    except DeployInputError as e:
+        print(f"{args.action}: error: {e}", file=sys.stderr)
+        return EXIT_REFUSED
     try:
         request = build_request(args, dict(os.environ))
         today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()

@@ -1,7 +1,12 @@
 """The throwaway cluster of `deploy --env local`: how k3s starts, and preparing it for a rehearsal.
 
 The k3s server (image, entrypoint, command, where its kubeconfig appears) is plain data here;
-`pipeline.deploy_container` only turns it into a Dagger service. `prepare` then waits for a
+`pipeline.deploy_container` only turns it into a Dagger service. The admin kubeconfig never
+leaves the two containers of the call: k3s writes it to a tmpfs of the service, which hands it
+out once over the service network (`K3S_SERVICE_SCRIPT`); `fetch_kubeconfig` (run by the
+orchestrator in the tools container) reads it into a tmpfs there. No cache volume, File, layer,
+query or return value holds it (Dagger has no File-to-Secret call; `setSecret` would put the
+plaintext into a query). `prepare` then waits for a
 Ready node and installs what the chart needs — the Argo Rollouts controller for
 blueGreen/canary, a Prometheus server for the canary analysis — and the app Secret the chart
 references (a random JWT key written to a temp file, never on a command line). The chart
@@ -12,14 +17,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tempfile
+from collections.abc import Callable
 
 from . import helm
 from .kube import uses_rollouts
 from .request import DeployTarget
-from .tools import Clock, ClusterTools, CommandResult
+from .tools import Clock, ClusterTools, CommandResult, SystemClock
 
-K3S_IMAGE = "rancher/k3s:v1.33.5-k3s1"
+# The k3s image (pinned by digest) is the toolchain table's (src/pipeline/toolchain.json).
 K3S_HOST = "k3s"  # the service alias the tools container reaches the API server by
 K3S_CONFIG_DIR = "/etc/rancher/k3s"
 K3S_SERVER_COMMAND = (
@@ -40,21 +47,111 @@ exec "$@"
 """
 
 
-def kubeconfig_script(config_dir: str, out: str, wait_s: int = 180) -> str:
-    """Shell: wait for k3s's admin kubeconfig in `config_dir`, write it to `out` for `K3S_HOST`."""
-    return (
-        f"i=0; until [ -f {config_dir}/k3s.yaml ]; do i=$((i+1)); "
-        f'[ "$i" -gt {wait_s} ] && echo "k3s wrote no kubeconfig in {wait_s}s" >&2 && exit 1; '
-        "sleep 1; done; "
-        f"sed 's#https://127.0.0.1:6443#https://{K3S_HOST}:6443#' {config_dir}/k3s.yaml > {out}"
-    )
+# The one-shot kubeconfig handoff. k3s writes its admin kubeconfig into K3S_CONFIG_DIR (a tmpfs
+# of the service); the service script copies it, rewritten for K3S_HOST, into HANDOFF_DIR (another
+# tmpfs) and starts busybox inetd on HANDOFF_PORT. Each connection runs K3S_SERVE_ONCE, which
+# renames the copy away before printing it: exactly one client ever receives it, and a client
+# that receives nothing knows someone else did (fetch_kubeconfig then refuses the cluster).
+HANDOFF_PORT = 6444
+HANDOFF_DIR = "/run/k3s-handoff"
+SERVICE_SCRIPT_PATH = "/usr/bin/k3s-service.sh"
+SERVE_ONCE_PATH = "/usr/bin/k3s-serve-once.sh"
+INETD_CONF_PATH = "/etc/k3s-handoff.inetd.conf"
+# Where the tools container keeps it: a tmpfs mount, so not in the exec's layer either.
+TOOLS_KUBECONFIG_DIR = "/run/k3s"
+TOOLS_KUBECONFIG = f"{TOOLS_KUBECONFIG_DIR}/kubeconfig"
+KUBECONFIG_WAIT_S = 180
+
+K3S_SERVICE_SCRIPT = f"""#!/bin/sh
+set -eu
+{K3S_SERVER_COMMAND} &
+k3s_pid=$!
+i=0
+until [ -f {K3S_CONFIG_DIR}/k3s.yaml ] && grep -q client-key-data {K3S_CONFIG_DIR}/k3s.yaml; do
+  i=$((i+1))
+  if [ "$i" -gt {KUBECONFIG_WAIT_S} ]; then echo "k3s wrote no kubeconfig in {KUBECONFIG_WAIT_S}s" >&2; exit 1; fi
+  kill -0 "$k3s_pid" 2>/dev/null || {{ echo "k3s server exited" >&2; exit 1; }}
+  sleep 1
+done
+umask 077
+sed 's#https://127.0.0.1:6443#https://{K3S_HOST}:6443#' {K3S_CONFIG_DIR}/k3s.yaml > {HANDOFF_DIR}/kubeconfig.tmp
+mv {HANDOFF_DIR}/kubeconfig.tmp {HANDOFF_DIR}/kubeconfig
+if command -v inetd >/dev/null 2>&1; then inetd -f {INETD_CONF_PATH} &
+else busybox inetd -f {INETD_CONF_PATH} &
+fi
+wait "$k3s_pid"
+"""
+K3S_SERVE_ONCE = f"""#!/bin/sh
+# rename is atomic: of concurrent connections, one takes the kubeconfig, the others get nothing
+mv {HANDOFF_DIR}/kubeconfig {HANDOFF_DIR}/taken.$$ 2>/dev/null || exit 0
+cat {HANDOFF_DIR}/taken.$$
+rm -f {HANDOFF_DIR}/taken.$$
+"""
+INETD_CONF = f"{HANDOFF_PORT} stream tcp nowait root {SERVE_ONCE_PATH} k3s-serve-once.sh\n"
 
 
-ARGO_ROLLOUTS_VERSION = "v1.8.3"
-ARGO_ROLLOUTS_MANIFEST = (
-    "https://github.com/argoproj/argo-rollouts/releases/download/"
-    f"{ARGO_ROLLOUTS_VERSION}/install.yaml"
-)
+class HandoffFailed(Exception):
+    """The throwaway cluster's kubeconfig could not be fetched; the message says why."""
+
+
+def fetch_kubeconfig(
+    address: str,
+    out: str,
+    *,
+    wait_s: float = KUBECONFIG_WAIT_S,
+    connect: Callable[[tuple[str, int], float], socket.socket] = socket.create_connection,
+    clock: Clock | None = None,
+) -> None:
+    """Read the one-shot kubeconfig from `address` (HOST:PORT) into `out` (mode 0600).
+
+    Retries while the port refuses (k3s still starting), bounded by `wait_s`. An empty answer
+    means another client took it first: refused, since that client holds cluster-admin.
+    """
+    host, _, port_text = address.rpartition(":")
+    if not host or not port_text.isdigit():
+        raise HandoffFailed(f"--kubeconfig-from: {address!r} must be HOST:PORT, e.g. k3s:6444")
+    clock = clock or SystemClock()
+    end = clock.monotonic() + wait_s
+    while True:
+        try:
+            with connect((host, int(port_text)), 30.0) as conn:
+                data = _read_all(conn)
+            break
+        except OSError as e:
+            if clock.monotonic() >= end:
+                raise HandoffFailed(
+                    f"the throwaway cluster served no kubeconfig on {address} within "
+                    f"{wait_s:.0f}s ({e.__class__.__name__}: {e})"
+                ) from None
+            clock.sleep(POLL_S)
+    text = data.decode("utf-8", "replace")
+    if not text.strip():
+        raise HandoffFailed(
+            f"{address} served no kubeconfig: it is handed out once and another client took it; "
+            "refusing this cluster"
+        )
+    if not text.startswith("apiVersion:") or f"https://{K3S_HOST}:6443" not in text:
+        raise HandoffFailed(f"{address} served something that is not k3s's kubeconfig")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _read_all(conn: socket.socket, limit: int = 1 << 20) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise HandoffFailed(f"the kubeconfig handoff sent more than {limit} bytes")
+    return b"".join(chunks)
+
+
+ARGO_ROLLOUTS_VERSION = "v1.9.1"
+# The install manifest of that release: the Dagger side downloads it checked against the
+# toolchain table's SHA-256 and puts it here; `prepare` applies this file, never a URL.
+ARGO_ROLLOUTS_MANIFEST = "/deploy/argo-rollouts-install.yaml"
 PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts"
 PROMETHEUS_CHART_VERSION = "27.3.0"
 PROMETHEUS_ADDRESS = "http://prometheus-server.monitoring.svc:80"
