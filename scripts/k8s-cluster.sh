@@ -54,8 +54,12 @@ METRICS_SERVER_VERSION="${METRICS_SERVER_VERSION:-v0.8.0}"
 # module proxy serves (later versions answer 403).
 KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 # --with-prometheus: the Prometheus Operator (v0.85.0: the newest the proxy serves) and its
-# config reloader from the Go module; Prometheus itself is Debian's package (2.42).
+# config reloader from the Go module, and Prometheus 3.7.3 (module v0.307.3, k8s.io v0.34)
+# with only Kubernetes service discovery: Debian's prometheus 2.42 is built without
+# Kubernetes SD ("field kubernetes_sd_configs not found in type config.ScrapeConfig"), so the
+# operator's configuration cannot load in it. Alertmanager is Debian's 0.25 package.
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
+PROMETHEUS_MODULE_VERSION="${PROMETHEUS_MODULE_VERSION:-v0.307.3}"
 here="$(cd "$(dirname "$0")" && pwd)"
 cache_root="${K8S_CLUSTER_CACHE:-$HOME/.cache/blog-creator/k8s-cluster}"
 cache="$cache_root/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION"
@@ -63,7 +67,8 @@ bin="$cache/bin"
 addons="$cache_root/real-node-k8s-$K8S_VERSION-coredns-$COREDNS_VERSION-metrics-server-$METRICS_SERVER_VERSION-kube-router-$KUBE_ROUTER_VERSION"  # the real node's own images and daemons
 COREDNS_IMAGE="docker.io/blog-creator/coredns:$COREDNS_VERSION"
 prometheus_addons="$cache_root/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
-PROMETHEUS_IMAGE="docker.io/blog-creator/prometheus:debian-2.42"
+PROMETHEUS_IMAGE="docker.io/blog-creator/prometheus:$PROMETHEUS_MODULE_VERSION"
+ALERTMANAGER_IMAGE="docker.io/blog-creator/alertmanager:debian-0.25"
 CONFIG_RELOADER_IMAGE="docker.io/blog-creator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION"
 METRICS_SERVER_IMAGE="docker.io/blog-creator/metrics-server:$METRICS_SERVER_VERSION"
 export KWOK_WORKDIR="$cache_root/kwok"
@@ -211,13 +216,38 @@ build_prometheus_operator() {  # operator + config reloader; Debian's Prometheus
   python3 "$here/k8s-cluster/image_archive.py" "$dest/prometheus-config-reloader.tar" "$CONFIG_RELOADER_IMAGE" \
     --entrypoint /bin/prometheus-config-reloader --user 65534:65534 "$dest/prometheus-config-reloader:/bin/prometheus-config-reloader"
   rm -f "$dest/prometheus-config-reloader"
-  # Debian's prometheus is linked against glibc only: the binary, promtool and the loader.
-  [ -x /usr/bin/prometheus ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-  local files=("/usr/bin/prometheus:/bin/prometheus" "/usr/bin/promtool:/bin/promtool")
-  for lib in $(ldd /usr/bin/prometheus | grep -o '/[^ ]*'); do files+=("$lib:$lib"); done
-  python3 "$here/k8s-cluster/image_archive.py" "$dest/prometheus.tar" "$PROMETHEUS_IMAGE" \
-    --entrypoint /bin/prometheus --user 65534:65534 "${files[@]}"
   rm -rf "$src"
+}
+
+build_prometheus() {  # Prometheus 3.x from its Go module with only the Kubernetes SD plugin
+  local src="$cache/src/prometheus" staging_version="v0.${K8S_VERSION#v1.}"
+  log "building Prometheus (module $PROMETHEUS_MODULE_VERSION, Kubernetes service discovery only)"
+  writable_copy "$(module_dir "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION")" "$src"
+  cat >"$src/plugins/plugins.go" <<'EOF'
+package plugins
+
+import _ "github.com/prometheus/prometheus/discovery/kubernetes" // the only SD a cluster needs
+EOF
+  (
+    cd "$src"
+    go mod edit -require="k8s.io/api@$staging_version" -require="k8s.io/apimachinery@$staging_version" \
+      -require="k8s.io/client-go@$staging_version"
+    CGO_ENABLED=0 go build -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_MODULE_VERSION}" \
+      -o "$prometheus_addons/prometheus" ./cmd/prometheus
+  )
+  python3 "$here/k8s-cluster/image_archive.py" "$prometheus_addons/prometheus.tar" "$PROMETHEUS_IMAGE" \
+    --entrypoint /bin/prometheus --user 65534:65534 "$prometheus_addons/prometheus:/bin/prometheus"
+  rm -f "$prometheus_addons/prometheus"
+  rm -rf "$src"
+}
+
+pack_debian_binary() {  # PACKAGE BINARY DEST ARCHIVE IMAGE [SRC:DEST...]: a glibc-only Debian binary as an image
+  local package=$1 binary=$2 dest=$3 archive=$4 image=$5 lib
+  shift 5
+  [ -x "$binary" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+  local files=("$binary:$dest" "$@")
+  for lib in $(ldd "$binary" | grep -o '/[^ ]*'); do files+=("$lib:$lib"); done
+  python3 "$here/k8s-cluster/image_archive.py" "$archive" "$image" --entrypoint "$dest" --user 65534:65534 "${files[@]}"
 }
 
 cmd_build() {
@@ -248,6 +278,11 @@ cmd_build() {
     [ -x "$addons/kube-router" ] || build_kube_router
     if [ "$with_prometheus" = true ]; then
       [ -x "$prometheus_addons/operator" ] || build_prometheus_operator
+      [ -f "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built" ] || {
+        build_prometheus && touch "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built"
+      }
+      [ -f "$prometheus_addons/alertmanager.tar" ] || pack_debian_binary prometheus-alertmanager \
+        /usr/bin/prometheus-alertmanager /bin/alertmanager "$prometheus_addons/alertmanager.tar" "$ALERTMANAGER_IMAGE"
     fi
     real_check_host
   fi

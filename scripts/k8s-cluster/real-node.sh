@@ -358,7 +358,7 @@ real_require() {
 
 start_failed() {  # EXIT trap of a start that did not finish: keep the logs, remove the rest
   local logs="/tmp/k8s-cluster-$name-logs"
-  rm -rf "$logs" && cp -r "$state/logs" "$logs" 2>/dev/null
+  rm -rf "$logs" && cp -r "$state/logs" "$logs" 2>/dev/null && cp -r "$state/pod-logs" "$logs/pods" 2>/dev/null
   log "start --real failed: cluster removed; its logs are in $logs"
   stop_rollouts
   "$bin/kwokctl" delete cluster --name "$name" >/dev/null 2>&1
@@ -368,7 +368,8 @@ start_failed() {  # EXIT trap of a start that did not finish: keep the logs, rem
 real_prometheus_up() {  # --with-prometheus: the operator (host process) and a Prometheus CR
   [ -x "$prometheus_addons/operator" ] || die "$prometheus_addons/operator is missing: run 'scripts/k8s-cluster.sh build --real --with-prometheus' first"
   local archive
-  for archive in "$prometheus_addons/prometheus.tar" "$prometheus_addons/prometheus-config-reloader.tar"; do
+  [ -f "$prometheus_addons/alertmanager.tar" ] || die "$prometheus_addons/alertmanager.tar is missing: run 'scripts/k8s-cluster.sh build --real --with-prometheus' first"
+  for archive in "$prometheus_addons/prometheus.tar" "$prometheus_addons/prometheus-config-reloader.tar" "$prometheus_addons/alertmanager.tar"; do
     ctr --address "$state/containerd.sock" -n k8s.io images import --no-unpack "$archive" >/dev/null
   done
   # The operator's own CRDs (Prometheus, Alertmanager, ... and its ServiceMonitor/PrometheusRule).
@@ -383,10 +384,15 @@ real_prometheus_up() {  # --with-prometheus: the operator (host process) and a P
     --ca-file "$pki/ca.crt" --cert-file "$pki/admin.crt" --key-file "$pki/admin.key" \
     --prometheus-config-reloader="$CONFIG_RELOADER_IMAGE" --web.listen-address="127.0.0.1:$(free_port)" \
     --log-level=info
-  render "$here/k8s-cluster/node/prometheus.yaml" "$state/prometheus.yaml" < <(real_values; echo "PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE")
+  render "$here/k8s-cluster/node/prometheus.yaml" "$state/prometheus.yaml" < <(
+    real_values
+    printf 'PROMETHEUS_IMAGE=%s\nALERTMANAGER_IMAGE=%s\n' "$PROMETHEUS_IMAGE" "$ALERTMANAGER_IMAGE"
+  )
   "$kubectl" --kubeconfig "$kubeconfig" apply -f "$state/prometheus.yaml" >&2
   wait_for 120 "the operator's Prometheus StatefulSet" "$kubectl" --kubeconfig "$kubeconfig" -n monitoring get statefulset prometheus-test
   "$kubectl" --kubeconfig "$kubeconfig" -n monitoring rollout status statefulset/prometheus-test --timeout=180s >&2
+  wait_for 60 "the operator's Alertmanager StatefulSet" "$kubectl" --kubeconfig "$kubeconfig" -n monitoring get statefulset alertmanager-test
+  "$kubectl" --kubeconfig "$kubeconfig" -n monitoring rollout status statefulset/alertmanager-test --timeout=180s >&2
 }
 
 cmd_start_real() {
