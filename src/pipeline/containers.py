@@ -18,8 +18,13 @@ from pipeline.lint import (
     LINT_TARGET,
     TOOLS_DOCKERFILE,
     TOOLS_USER,
+    UV_BINARY,
     UV_CACHE,
+    UV_STAGE_BINARY,
+    LintTool,
     environment_commands,
+    needs_import_environments,
+    tool_stage,
 )
 from pipeline.plans import ImagePlan
 from pipeline.scans import OFFLINE_CACHE
@@ -85,12 +90,16 @@ def tools_target(
     target: toolchain.Target,
     python_image: str,
     ca_secret: dagger.Secret | None,
+    stage: str = "",
 ) -> dagger.Container:
-    """A target of dockerfiles/tools.Dockerfile with the table's pinned versions as build args."""
+    """A target of dockerfiles/tools.Dockerfile with the table's pinned versions as build args.
+
+    `stage` builds another stage of the target's family (lint-ruff: the lint build args).
+    """
     args = toolchain.build_args(target, python_image or config.base_images.python or "")
     return source.docker_build(
         dockerfile=TOOLS_DOCKERFILE,
-        target=target,
+        target=stage or target,
         build_args=[dagger.BuildArg(name=k, value=v) for k, v in args.items()],
         secrets=[ca_secret] if ca_secret is not None else [],
     )
@@ -102,21 +111,27 @@ def python_toolbox(
     python_image: str,
     ca: dagger.File | None,
     ca_secret: dagger.Secret | None,
+    tool: LintTool,
 ) -> dagger.Container:
-    """tools.Dockerfile's lint target + the import environments pyright needs (lint.py)."""
-    ctr = tools_target(config, source, LINT_TARGET, python_image, ca_secret)
-    ctr = with_ca(ctr, ca).with_mounted_cache(
-        UV_CACHE, dag.cache_volume("pipeline-lint-uv"), owner=TOOLS_USER
+    """The tools.Dockerfile stage of one lint tool only (lint-<tool>); pyright's also gets uv
+    and the import environments it needs (lint.py)."""
+    ctr = with_ca(
+        tools_target(config, source, LINT_TARGET, python_image, ca_secret, tool_stage(tool)), ca
     )
-    # only the dependency files first, so these layers are reused until they change
-    ctr = ctr.with_directory(
-        BACKEND_DEPS_DIR,
-        source.directory("backend"),
-        include=["pyproject.toml", "uv.lock"],
-        owner=TOOLS_USER,
-    )
-    for command in environment_commands():
-        ctr = ctr.with_exec(list(command))
+    if needs_import_environments(tool):
+        uv = tools_target(config, source, LINT_TARGET, python_image, ca_secret, tool_stage("uv"))
+        ctr = ctr.with_file(UV_BINARY, uv.file(UV_STAGE_BINARY)).with_mounted_cache(
+            UV_CACHE, dag.cache_volume("pipeline-lint-uv"), owner=TOOLS_USER
+        )
+        # only the dependency files first, so these layers are reused until they change
+        ctr = ctr.with_directory(
+            BACKEND_DEPS_DIR,
+            source.directory("backend"),
+            include=["pyproject.toml", "uv.lock"],
+            owner=TOOLS_USER,
+        )
+        for command in environment_commands():
+            ctr = ctr.with_exec(list(command))
     return ctr.with_directory(SRC, source, owner=TOOLS_USER).with_workdir(SRC)
 
 

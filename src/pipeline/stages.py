@@ -167,20 +167,25 @@ async def images(ctx: Ctx) -> dict[str, dagger.Container]:
 
 
 async def lint(ctx: Ctx) -> list[StepResult]:
-    toolbox = {
-        "python": lambda: c.python_toolbox(
-            ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca, ctx.ca_secret
-        ),
-        "helm": lambda: c.helm_toolbox(ctx.config, ctx.source),
-        "frontend": lambda: ctx.build("frontend", ctx.config.apps.frontend.targets.test),
-    }
+    """Every lint step concurrently, each in its own toolbox: a Python step builds only the
+    tools.Dockerfile stage of its tool, so a tool that cannot be installed fails its own
+    step(s), with the build's error, and no other."""
+
+    def toolbox(step: LintStep) -> dagger.Container:
+        if step.toolbox == "python":
+            assert step.tool is not None  # LintStep refuses a python step without its tool
+            return c.python_toolbox(
+                ctx.config, ctx.source, ctx.inputs.python_image, ctx.ca, ctx.ca_secret, step.tool
+            )
+        if step.toolbox == "helm":
+            return c.helm_toolbox(ctx.config, ctx.source)
+        return ctx.build("frontend", ctx.config.apps.frontend.targets.test)
+
     steps = lint_steps(ctx.config)
 
     async def one(step: LintStep) -> StepResult:
         try:
-            ran = await c.run(
-                toolbox[step.toolbox]().with_workdir(step.workdir), list(step.command)
-            )
+            ran = await c.run(toolbox(step).with_workdir(step.workdir), list(step.command))
         except STEP_ERRORS as e:
             return StepResult(step.name, False, _error_text(e))
         return _ran_result(step.name, ran)

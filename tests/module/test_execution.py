@@ -530,7 +530,9 @@ def test_ci_runs_lint_test_build_and_scan_with_one_summary() -> None:
     ):
         assert any(needle in e for e in execs), needle
     targets = {c.args["target"] for c in engine.calls("dockerBuild")}
-    assert targets == {"runtime", "test", "lint", "deploy"}
+    lint_stages = {f"lint-{tool}" for tool in ("ruff", "pyright", "hadolint", "actionlint")}
+    lint_stages |= {"lint-zizmor", "lint-uv"}  # lint steps: one stage per tool
+    assert targets == {"runtime", "test", "lint", "deploy", *lint_stages}  # lint: platform runner
     summary = json.loads(new_file(engine, "summary.json"))
     assert summary["passed"] is True
     names = [s["name"] for s in summary["steps"]]
@@ -543,8 +545,8 @@ def test_lint_toolbox_is_the_tools_dockerfile_target_with_locked_backend_deps() 
     from pipeline import toolchain
 
     _, engine = run("lint")
-    builds = [c for c in engine.calls("dockerBuild") if c.args["target"] == "lint"]
-    assert builds
+    builds = [c for c in engine.calls("dockerBuild") if c.args["target"].startswith("lint-")]
+    assert builds and "lint" not in {c.args["target"] for c in engine.calls("dockerBuild")}
     for build in builds:
         assert build.args["dockerfile"] == "dockerfiles/tools.Dockerfile"
         assert build_args(build) == toolchain.build_args("lint")  # the table's pinned versions
@@ -569,12 +571,14 @@ def test_lint_toolbox_is_the_tools_dockerfile_target_with_locked_backend_deps() 
         c
         for c in engine.calls("withDirectory")
         if c.args["path"] == "/src"
-        and any(a.name == "dockerBuild" and a.args["target"] == "lint" for a in c.ancestors())
+        and any(
+            a.name == "dockerBuild" and a.args["target"].startswith("lint-") for a in c.ancestors()
+        )
     ]
     assert src and all(c.args.get("owner") == "10001:10001" for c in src)
     # a mirror of the Python base image reaches the tools image too
     _, engine = run("lint", python_image="mirror.example.com/python:3.13-slim")
-    lint_builds = [c for c in engine.calls("dockerBuild") if c.args["target"] == "lint"]
+    lint_builds = [c for c in engine.calls("dockerBuild") if c.args["target"].startswith("lint-")]
     assert lint_builds and all(
         build_args(c)["PYTHON_IMAGE"] == "mirror.example.com/python:3.13-slim" for c in lint_builds
     )
