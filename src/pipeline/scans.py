@@ -49,15 +49,17 @@ class ScanJob:
 
 
 # With a pre-fetched vulnerability DB (air-gapped): nothing is downloaded. Image scans use the
-# given DB and skip the Java DB; the config scan uses the checks built into Trivy.
+# given DB and skip the Java DB.
 OFFLINE_IMAGE_FLAGS = ("--skip-db-update", "--skip-java-db-update", "--offline-scan")
-OFFLINE_CONFIG_FLAGS = ("--skip-check-update",)
+# The config scan always uses the checks built into the pinned Trivy: no checks-bundle download
+# is attempted (it would fail or stall where ghcr.io is unreachable), and the same Trivy version
+# always applies the same checks.
+CONFIG_FLAGS = ("--skip-check-update",)
 
 
 def scan_jobs(apps: Iterable[str], offline: bool = False) -> list[ScanJob]:
     """Vulnerabilities of each image, misconfigurations of dockerfiles/ and k8s/, secrets."""
     image_flags = OFFLINE_IMAGE_FLAGS if offline else ()
-    config_flags = OFFLINE_CONFIG_FLAGS if offline else ()
     jobs: list[ScanJob] = []
     for app in apps:
         stem = f"image-{app}"
@@ -85,7 +87,7 @@ def scan_jobs(apps: Iterable[str], offline: bool = False) -> list[ScanJob]:
             stem="config",
             label="config",
             kind="config",
-            args=("trivy", "config", *config_flags, *_JSON_OUT, f"{OUT}/config.json", SRC),
+            args=("trivy", "config", *CONFIG_FLAGS, *_JSON_OUT, f"{OUT}/config.json", SRC),
             source_include=CONFIG_INCLUDE,
         )
     )

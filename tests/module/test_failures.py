@@ -189,6 +189,24 @@ def test_scan_job_failure_keeps_the_other_scans_reports() -> None:
     assert "[image backend]" not in detail
 
 
+def test_config_scan_never_tries_to_download_the_checks_bundle() -> None:
+    """`trivy config` runs with the checks built into the pinned Trivy, with or without a
+    pre-fetched DB, so an unreachable checks registry cannot fail or stall the config scan."""
+    for inputs in ({}, {"trivy_db": "trivy-db-dir-id"}):
+        engine = engine_with()
+        run(engine, "scan", {"fail_on_error": False, **inputs})
+        runs = [
+            c.args["args"]
+            for c in engine.calls("withExec")
+            if c.args["args"][:2] == ["trivy", "config"]
+        ]
+        assert runs and all("--skip-check-update" in args for args in runs), (inputs, runs)
+        others = [
+            c.args["args"] for c in engine.calls("withExec") if c.args["args"][:1] == ["trivy"]
+        ]
+        assert not [a for a in others if a[1] != "config" and "--skip-check-update" in a]
+
+
 # ---- sbom, push, sign, release ------------------------------------------------------------------
 
 

@@ -140,7 +140,9 @@ def test_the_ci_platform_runner_still_uses_the_assembled_lint_target() -> None:
     )
     inputs = {"fail_on_error": False}
     anyio.run(h.call, engine, "ci", inputs, h.pipeline_state(revision="0" * 40))
-    found = [c.args["contents"] for c in engine.calls("withNewFile") if c.args["path"] == "summary.json"]
+    found = [
+        c.args["contents"] for c in engine.calls("withNewFile") if c.args["path"] == "summary.json"
+    ]
     steps = {s["name"]: s for s in json.loads(found[-1])["steps"]}
     assert all(steps[name]["ok"] for name in PYTHON_STEPS)
     platform = [s for name, s in steps.items() if name.startswith("platform:")]
