@@ -125,15 +125,16 @@ def served_releases(file_server: tuple[str, Path]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def build_tools(base_images: dict[str, str], ca_bundle: Path, reports_dir: Path):
-    """build_tools(target, **build_args) -> Built; the table's build args, overridable."""
+    """build_tools(target, **build_args) -> Built; the table's build args, overridable.
+    `stage` builds another stage with the target's build args (lint-ruff: lint's)."""
 
     def build(target: toolchain.Target, name: str | None = None, check: bool = True,
-              **overrides: str) -> Built | subprocess.CompletedProcess[str]:
+              stage: str = "", **overrides: str) -> Built | subprocess.CompletedProcess[str]:
         args = {**toolchain.build_args(target, python_image=base_images["PYTHON_IMAGE"]),
                 **overrides}
-        tag = f"{TAG_PREFIX}/tools:{name or target}"
+        tag = f"{TAG_PREFIX}/tools:{name or stage or target}"
         argv = ["build", "--progress=plain", "--network", "host", "-f", DOCKERFILE,
-                "--target", target, "-t", tag, "--secret", f"id=ca,src={ca_bundle}"]
+                "--target", stage or target, "-t", tag, "--secret", f"id=ca,src={ca_bundle}"]
         for key, value in args.items():
             argv += ["--build-arg", f"{key}={value}"]
         if os.environ.get("TOOLS_BUILD_NO_CACHE"):  # measure cold builds (cache mounts stay)
@@ -145,7 +146,7 @@ def build_tools(base_images: dict[str, str], ca_bundle: Path, reports_dir: Path)
         if not check:
             return proc
         if proc.returncode != 0:
-            pytest.fail(f"docker build --target {target} failed (reports/images/build-tools-"
+            pytest.fail(f"docker build --target {stage or target} failed (reports/images/build-tools-"
                         f"{name or target}.log)\n{proc.stderr[-3000:]}", pytrace=False)
         print(f"built {tag} in {seconds:.1f}s")
         return Built(tag, seconds, proc.stderr)
@@ -228,6 +229,37 @@ def test_lint_tools_can_fail(lint_image: str, tmp_path: Path) -> None:
     assert actionlint.returncode != 0 and "untrusted" in actionlint.stdout, actionlint.stdout
     ruff = run_in(lint_image, "ruff", "check", "--no-cache", "/bad/x.py", mounts=mounts, check=False)
     assert ruff.returncode != 0 and "F401" in ruff.stdout, ruff.stdout
+
+
+def test_lint_image_keeps_each_tool_in_its_own_venv(lint_image: str) -> None:
+    """`lint` assembles the per-tool stages: one venv per tool, every command on PATH."""
+    out = run_in(lint_image, "sh", "-c", "ls /opt/lint; for c in ruff pyright hadolint actionlint "
+                 "shellcheck zizmor uv; do command -v $c; done").stdout.split()
+    assert out == ["actionlint", "bin", "hadolint", "pyright", "ruff", "uv", "zizmor",
+                   *[f"/opt/lint/bin/{c}" for c in ("ruff", "pyright", "hadolint", "actionlint",
+                                                     "shellcheck", "zizmor", "uv")]], out
+
+
+def test_a_broken_pin_fails_only_its_tools_stage(build_tools) -> None:
+    """Issue 18: a lint tool whose package cannot be installed (here a zizmor version that does
+    not exist, so pip fails) fails the build of its own stage, naming the tool and the build
+    arg; the ruff stage, built with the very same broken args, builds and lints."""
+    broken = {"ZIZMOR_VERSION": "0.0.0"}
+    proc = build_tools("lint", name="lint-zizmor-broken", stage="lint-zizmor", check=False,
+                       **broken)
+    out = proc.stderr + proc.stdout
+    assert proc.returncode != 0
+    assert "No matching distribution found for zizmor==0.0.0" in out, out[-3000:]
+    assert ("lint-venv: zizmor: pip install zizmor==0.0.0 failed (see pip's error above); fix "
+            "the pin with --build-arg ZIZMOR_VERSION") in out, out[-3000:]
+    ruff = build_tools("lint", stage="lint-ruff", **broken)
+    proc = run_in(ruff.tag, "ruff", "check", "--no-cache", "src/pipeline/toolchain.py", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # the stage holds its tool only
+    others = run_in(ruff.tag, "sh", "-c", "ls /opt/lint /opt/lint/bin; for c in ruff zizmor "
+                    "pyright uv; do command -v $c || echo no-$c; done").stdout.split()
+    assert others == ["/opt/lint:", "bin", "ruff", "/opt/lint/bin:", "ruff", "/opt/lint/bin/ruff",
+                      "no-zizmor", "no-pyright", "no-uv"], others
 
 
 DEPLOY_VERSIONS = {
