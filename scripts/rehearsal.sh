@@ -159,6 +159,10 @@ for env in $envs; do
   probe_urls+=("http://127.0.0.1:${front_port[$env]}/api/health" "http://127.0.0.1:$back_port/api/v1/auth/me")
 done
 
+gh_env() {  # the GitHub environment that approves ENV (pipeline.yaml github_environment, else ENV)
+  "$py" -c "import yaml,sys; e=yaml.safe_load(open('pipeline.yaml'))['environments'][sys.argv[1]]; print(e.get('github_environment') or sys.argv[1])" "$1"
+}
+jq_ns() { "$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['namespace'])" "$work/target-$1.json"; }
 deploy_report() { "$py" -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['outcome'], r['exit_code'], r.get('total_seconds'), '-', r['message'][:300])" "$1"; }
 
 # deploy_env ENV RELEASE [EXPECTED_EXIT]: the deploy runtime's CLI, as the tools container runs it.
@@ -181,8 +185,14 @@ EOF
     --target "$work/target-$env.json" --chart k8s/chart --kubeconfig "$KUBECONFIG" \
     --backend-image "${image[backend-$release]}" --frontend-image "${image[frontend-$release]}" \
     --release-report "$work/release-$release.json" --cosign-key "$work/cosign.pub" \
-    --approved-by rehearsal --version "rehearsal-$release" --report-dir "$out" >"$out/report.md" 2>"$out/stderr.log"
+    --approved-by "rehearsal-operator" --approval-actor "rehearsal-operator" \
+    --approval-environment "$(gh_env "$env")" \
+    --approval-run-url "https://github.com/local/rehearsal/actions/runs/$$" \
+    --version "rehearsal-$release" --report-dir "$out" >"$out/report.md" 2>"$out/stderr.log"
   code=$?
+  # What the controller decided, from outside: the analysis runs (measurements) and Rollouts.
+  kc -n "$(jq_ns "$env")" get analysisruns.argoproj.io,rollouts.argoproj.io -o yaml >"$out/rollouts-and-analysisruns.yaml" 2>&1
+  helm --kubeconfig "$KUBECONFIG" history blog-creator -n "$(jq_ns "$env")" >"$out/helm-history.txt" 2>&1
   set -e
   echo "| $env | $release | $code (expected $expect) | $((SECONDS - start)) s | $(deploy_report "$out/deploy-$env.json" 2>/dev/null || echo 'no report') |" >>"$reports/summary.md"
   [ "$code" = "$expect" ] || { log "$env $release exited $code, expected $expect: $out/report.md"; return 1; }
@@ -211,9 +221,9 @@ for env in $envs; do
       deploy_env prod r1 || failed=1
       deploy_env prod r2 || failed=1
       # -- 6. drill c: an unsigned digest is refused at the gates; helm history unchanged
-      before="$(helm --kubeconfig "$KUBECONFIG" history blog-creator -n blog-prod -o json | md5sum)"
+      before="$(helm --kubeconfig "$KUBECONFIG" history blog-creator -n blog-prod -o json 2>&1 | md5sum)"
       deploy_env prod r3 2 || failed=1
-      after="$(helm --kubeconfig "$KUBECONFIG" history blog-creator -n blog-prod -o json | md5sum)"
+      after="$(helm --kubeconfig "$KUBECONFIG" history blog-creator -n blog-prod -o json 2>&1 | md5sum)"
       [ "$before" = "$after" ] || { log "drill c: helm history changed"; failed=1; }
       ;;
   esac
