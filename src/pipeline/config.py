@@ -145,6 +145,15 @@ class Environment(_Model):
     release_name: str = "blog-creator"
     kube_context: str | None = None
     timeout_seconds: int = Field(default=300, ge=10, le=3600)
+    github_environment: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="GitHub environment whose required reviewers approve deploys here "
+        "(default: this environment's name); the approval gate compares "
+        "--approval-environment with it",
+    )
 
     @field_validator("namespace", "release_name")
     @classmethod

@@ -24,7 +24,7 @@ from pipeline import toolchain
 from pipeline.containers import with_ca
 from pipeline.deploy import ephemeral
 from pipeline.deploy.kube import uses_rollouts
-from pipeline.deploy.request import SMOKE_TOKEN_ENV, DeployTarget
+from pipeline.deploy.request import SMOKE_TOKEN_ENV, ApprovalEvidence, DeployTarget
 from pipeline.deploy.tools import Tool
 from pipeline.deploy_targets import check_call, preflight, target_for, tools_for
 
@@ -54,6 +54,9 @@ class DeployInputs:
     cosign_identity: str = ""
     cosign_issuer: str = ""
     approved_by: str = ""
+    approval_environment: str = ""  # approval evidence, as the caller states it
+    approval_run_url: str = ""
+    approval_actor: str = ""
     smoke_token: dagger.Secret | None = None
     smoke_api_path: str = ""
     version: str = ""
@@ -191,6 +194,9 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
         "--cosign-identity": inputs.cosign_identity,
         "--cosign-issuer": inputs.cosign_issuer,
         "--approved-by": inputs.approved_by,
+        "--approval-environment": inputs.approval_environment,
+        "--approval-run-url": inputs.approval_run_url,
+        "--approval-actor": inputs.approval_actor,
         "--version": inputs.version,
         "--commit": inputs.commit,
         "--commit-time": inputs.commit_time,
@@ -295,6 +301,9 @@ async def deploy_action(
         {"backend": inputs.backend_image, "frontend": inputs.frontend_image},
         release_report,
         approved_by=inputs.approved_by,
+        approval=ApprovalEvidence.from_flags(
+            inputs.approval_environment, inputs.approval_run_url, inputs.approval_actor
+        ),
         kubeconfig_given=inputs.kubeconfig is not None,
         dry_run=inputs.dry_run,
     )

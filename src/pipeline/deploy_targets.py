@@ -10,10 +10,11 @@ import datetime as dt
 from collections.abc import Mapping
 
 from .config import ConfigError, PipelineConfig
-from .deploy.gates import policy_gates, refused
+from .deploy.gates import approval_gate, policy_gates, refused
 from .deploy.kube import uses_rollouts
 from .deploy.request import (
     AllowlistedFinding,
+    ApprovalEvidence,
     DeployInputError,
     DeployRequest,
     DeployTarget,
@@ -55,6 +56,7 @@ def target_for(
         url=environment.url,
         release=environment.release_name,
         require_approval=environment.require_approval,
+        approval_environment=environment.github_environment or env,
         require_signature=environment.require_signature,
         require_digest=env not in TAG_ALLOWED_ENVS or environment.require_signature,
         create_namespace=environment.create_namespace,
@@ -96,12 +98,22 @@ def preflight(
     release_report: str | None,
     *,
     approved_by: str = "",
+    approval: ApprovalEvidence | None = None,
     kubeconfig_given: bool = False,
     dry_run: bool = False,
     today: dt.date | None = None,
 ) -> None:
     """The runtime's own checks that need no tool (image references, release report, the
     policy gates), run before any container is prepared or any tool downloaded."""
+    if action == "promote" and target.require_approval:
+        gate = approval_gate(
+            DeployRequest(target, {}, approved_by=approved_by or None, approval=approval)
+        )
+        if not gate.passed:
+            raise DeployInputError(
+                f"{action} --env {target.env} refused before touching the cluster: "
+                f"{gate.name}: {gate.detail}"
+            )
     if action not in IMAGE_ACTIONS:
         return
     evidence = None
@@ -117,6 +129,7 @@ def preflight(
         dry_run=dry_run,
         kubeconfig_given=kubeconfig_given or target.ephemeral,
         approved_by=approved_by.strip() or None,
+        approval=approval,
         evidence=evidence,
     )
     bad = refused(policy_gates(request, today or dt.datetime.now(dt.UTC).date()))

@@ -435,7 +435,20 @@ class Pipeline:
             ),
         ] = "",
         approved_by: Annotated[
-            str, Doc("Who approved this deploy (required where the environment requires approval)")
+            str, Doc("Who approved this deploy (recorded; see --approval-environment)")
+        ] = "",
+        approval_environment: Annotated[
+            str,
+            Doc(
+                "Approval evidence: the GitHub environment whose required reviewers approved "
+                "this run (pipeline.yaml github_environment; required where approval is)"
+            ),
+        ] = "",
+        approval_run_url: Annotated[
+            str, Doc("Approval evidence: https URL of the approved workflow run")
+        ] = "",
+        approval_actor: Annotated[
+            str, Doc("Approval evidence: the GitHub login that started the approved run")
         ] = "",
         smoke_token: SmokeToken = None,
         smoke_api_path: Annotated[
@@ -472,6 +485,9 @@ class Pipeline:
             cosign_identity=cosign_identity,
             cosign_issuer=cosign_issuer,
             approved_by=approved_by,
+            approval_environment=approval_environment,
+            approval_run_url=approval_run_url,
+            approval_actor=approval_actor,
             smoke_token=smoke_token,
             smoke_api_path=smoke_api_path,
             dry_run=dry_run,
@@ -488,12 +504,36 @@ class Pipeline:
         context: KubeContext = "",
         full: Annotated[bool, Doc("Skip the remaining canary steps and analysis")] = False,
         smoke_token: SmokeToken = None,
+        approval_environment: Annotated[
+            str,
+            Doc(
+                "Approval evidence: the GitHub environment whose required reviewers approved "
+                "this run (pipeline.yaml github_environment; required where approval is)"
+            ),
+        ] = "",
+        approval_run_url: Annotated[
+            str, Doc("Approval evidence: https URL of the approved workflow run")
+        ] = "",
+        approval_actor: Annotated[
+            str, Doc("Approval evidence: the GitHub login that started the approved run")
+        ] = "",
     ) -> dagger.Directory:
-        """Advance a paused canary / blue-green rollout (or fully promote it), then verify."""
+        """Advance a paused canary / blue-green rollout (or fully promote it), then verify.
+
+        Where the environment requires approval, the approval evidence is required too.
+        """
         from pipeline.deploy_container import DeployInputs
 
         inputs = DeployInputs(
-            "promote", env, kubeconfig, context, full=full, smoke_token=smoke_token
+            "promote",
+            env,
+            kubeconfig,
+            context,
+            full=full,
+            smoke_token=smoke_token,
+            approval_environment=approval_environment,
+            approval_run_url=approval_run_url,
+            approval_actor=approval_actor,
         )
         return (await self._deploy_call(inputs))[0]
 

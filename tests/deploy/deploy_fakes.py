@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.deploy.request import (
+    ApprovalEvidence,
     DeployRequest,
     DeployTarget,
     ImageRef,
@@ -419,6 +420,7 @@ def make_request(
     kubeconfig: bool = True,
     evidence: ReleaseEvidence | None = None,
     approved_by: str | None = None,
+    approval: ApprovalEvidence | None = None,
     cosign_key: str | None = None,
     smoke_token: str | None = None,
 ) -> DeployRequest:
@@ -432,6 +434,7 @@ def make_request(
         kubeconfig_given=kubeconfig,
         evidence=evidence,
         approved_by=approved_by,
+        approval=approval,
         cosign_key=cosign_key,
         smoke_token=smoke_token,
     )

@@ -40,6 +40,17 @@ RELEASE_JSON = json.dumps(
     }
 )
 RELEASE_FILES = {"release-file-id": RELEASE_JSON, "r": RELEASE_JSON}
+# Approval evidence of prod (pipeline.yaml github_environment: production).
+APPROVAL = {
+    "approval_environment": "production",
+    "approval_run_url": "https://github.com/o/r/actions/runs/1",
+    "approval_actor": "alice",
+}
+APPROVAL_SURFACE: list[tuple[str, Any, str | None]] = [
+    ("approval_environment", str, '""'),
+    ("approval_run_url", str, '""'),
+    ("approval_actor", str, '""'),
+]
 
 COMMON: list[tuple[str, Any, str | None]] = [
     ("env", str, None),
@@ -56,12 +67,18 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
         ("cosign_identity", str, '""'),
         ("cosign_issuer", str, '""'),
         ("approved_by", str, '""'),
+        *APPROVAL_SURFACE,
         ("smoke_token", SECRET, "null"),
         ("smoke_api_path", str, '""'),
         ("dry_run", bool, "false"),
         ("commit_time", str, '""'),
     ],
-    "promote": [*COMMON, ("full", bool, "false"), ("smoke_token", SECRET, "null")],
+    "promote": [
+        *COMMON,
+        ("full", bool, "false"),
+        ("smoke_token", SECRET, "null"),
+        *APPROVAL_SURFACE,
+    ],
     "abort": COMMON,
     "rollback": [*COMMON, ("revision", int, "0"), ("smoke_token", SECRET, "null")],
     "status": COMMON,
@@ -251,7 +268,8 @@ def test_deploy_failure_raises_with_the_report() -> None:
 
 def test_dry_run_needs_no_kubeconfig() -> None:
     _, engine = run(
-        "deploy", {"env": "prod", "dry_run": True, "approved_by": "alice", "release_report": "r"}
+        "deploy",
+        {"env": "prod", "dry_run": True, "approved_by": "alice", "release_report": "r", **APPROVAL},
     )
     args = orchestrator_exec(engine)
     assert "--dry-run" in args and "--kubeconfig" not in args
@@ -295,7 +313,13 @@ def test_dry_run_checks_its_inputs_before_any_download(
     ],
 )
 def test_dry_run_downloads_only_what_it_runs(env: str, tools: set[str]) -> None:
-    inputs = {"env": env, "dry_run": True, "release_report": "r", "approved_by": "alice"}
+    inputs = {
+        "env": env,
+        "dry_run": True,
+        "release_report": "r",
+        "approved_by": "alice",
+        **APPROVAL,
+    }
     _, engine = run("deploy", inputs)
     urls = {c.args["url"] for c in engine.calls("http")}
     assert urls == {tool_urls("amd64")[t] for t in tools}  # type: ignore[index]
@@ -351,7 +375,7 @@ def test_bad_input_stops_before_any_container(
 @pytest.mark.parametrize(
     ("fn", "inputs", "expected"),
     [
-        ("promote", {"full": True}, ["promote", "--full"]),
+        ("promote", {"full": True, **APPROVAL}, ["promote", "--full", "--approval-actor"]),
         ("abort", {}, ["abort"]),
         ("rollback", {"revision": 3}, ["rollback", "--revision", "3"]),
         ("status", {}, ["status"]),

@@ -14,6 +14,7 @@ from pipeline.deploy.gates import policy_gates, refused
 from pipeline.deploy.helm import split_documents
 from pipeline.deploy.helm import upgrade as helm_upgrade_args
 from pipeline.deploy.request import (
+    ApprovalEvidence,
     DeployInputError,
     DeployTarget,
     ImageRef,
@@ -51,7 +52,13 @@ def test_tag_allowed_in_dev() -> None:
 def test_approval_required_in_prod() -> None:
     target = make_target("prod", require_approval=True)
     assert "requires approval" in failed_gates(target=target)["approval"]
-    assert failed_gates(target=target, approved_by="alice") == {}
+    # issue 17 item 9: a name alone no longer passes; the approval evidence does
+    assert (
+        "--approval-environment: missing"
+        in failed_gates(target=target, approved_by="alice")["approval"]
+    )
+    approval = ApprovalEvidence("prod", "https://github.com/o/r/actions/runs/1", "alice")
+    assert failed_gates(target=target, approval=approval) == {}
 
 
 def test_missing_kubeconfig_refused_unless_dry_run() -> None:

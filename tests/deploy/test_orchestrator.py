@@ -22,6 +22,7 @@ from pipeline.deploy.report import (
     to_json,
     to_markdown,
 )
+from pipeline.deploy.request import ApprovalEvidence
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -304,6 +305,7 @@ def test_signed_scanned_release_deploys(cluster: FakeCluster, clock: FakeClock) 
         evidence=passing_evidence(),
         cosign_key="/k.pub",
         approved_by="alice",
+        approval=ApprovalEvidence("prod", "https://github.com/o/r/actions/runs/1", "alice"),
     )
     assert report.exit_code == EXIT_OK, report.message
     assert report.approved_by == "alice"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from . import actions, ephemeral, history
 from .report import EXIT_REFUSED, to_markdown, write
 from .request import (
+    ApprovalEvidence,
     DeployInputError,
     DeployRequest,
     DeployTarget,
@@ -62,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--approved-by",
         help="who approved this deploy (required where the environment requires approval)",
+    )
+    p.add_argument(
+        "--approval-environment",
+        default="",
+        help="approval evidence: the GitHub environment whose required reviewers approved the run",
+    )
+    p.add_argument(
+        "--approval-run-url", default="", help="approval evidence: https URL of the approved run"
+    )
+    p.add_argument(
+        "--approval-actor", default="", help="approval evidence: GitHub login that started the run"
     )
     p.add_argument("--version", dest="release_version", help="release version shown in labels")
     p.add_argument(
@@ -134,6 +146,9 @@ def build_request(args: argparse.Namespace, env: dict[str, str]) -> DeployReques
         dry_run=bool(args.dry_run),
         kubeconfig_given=args.kubeconfig is not None,
         approved_by=(args.approved_by or "").strip() or None,
+        approval=ApprovalEvidence.from_flags(
+            args.approval_environment, args.approval_run_url, args.approval_actor
+        ),
         evidence=evidence,
         cosign_key=args.cosign_key,
         cosign_identity=args.cosign_identity,

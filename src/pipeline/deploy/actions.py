@@ -17,7 +17,7 @@ import difflib
 from . import helm
 from .ephemeral import EphemeralSetupFailed
 from .ephemeral import prepare as prepare_ephemeral
-from .gates import policy_gates, refused, signature_gates
+from .gates import approval_gate, policy_gates, refused, signature_gates
 from .helm import HELM_TIMEOUT_S, current_revision, split_documents
 from .kube import (
     ROLLOUT_CRD,
@@ -55,6 +55,7 @@ def deploy(
     report = run.report
     report.images = {app: str(ref) for app, ref in request.images.items()}
     report.approved_by = request.approved_by
+    report.approval = request.approval.to_json() if request.approval else None
 
     try:
         with run.phase("gates") as detail:
@@ -263,6 +264,9 @@ def _refuse_rolling(run: Run, request: DeployRequest, what: str) -> DeployReport
 
 
 def promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: bool) -> DeployReport:
+    unapproved = _refuse_unapproved("promote", request, clock)
+    if unapproved:  # refused without touching the cluster
+        return unapproved
     if request.target.strategy == "rolling":  # refused without touching the cluster
         return _promote(request, tools, clock, full)
     return run_locked(
@@ -270,9 +274,28 @@ def promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: boo
     )
 
 
+def _refuse_unapproved(action: str, request: DeployRequest, clock: Clock) -> DeployReport | None:
+    """Where the environment requires approval, a refused report unless the evidence passes."""
+    if not request.target.require_approval:
+        return None
+    gate = approval_gate(request)
+    if gate.passed:
+        return None
+    run = new_run(action, request.target, clock)
+    run.report.gates = [gate]
+    run.report.approval = request.approval.to_json() if request.approval else None
+    return run.finish(
+        "refused", EXIT_REFUSED, f"refused before touching the cluster: {gate.detail}"
+    )
+
+
 def _promote(request: DeployRequest, tools: ClusterTools, clock: Clock, full: bool) -> DeployReport:
     target = request.target
     run = new_run("promote", target, clock)
+    run.report.approved_by = request.approved_by
+    run.report.approval = request.approval.to_json() if request.approval else None
+    if target.require_approval:
+        run.report.gates = [approval_gate(request)]
     rolling = _refuse_rolling(
         run, request, "nothing to promote (promote is for canary and blueGreen)"
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .report import CheckRecord
-from .request import APPS, DeployRequest
+from .request import APPS, ApprovalEvidence, DeployRequest, run_url_problem
 from .tools import ClusterTools
 
 COSIGN_TIMEOUT_S = 60
@@ -42,17 +42,7 @@ def policy_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]:
             )
 
     if target.require_approval:
-        if request.approved_by:
-            results.append(CheckRecord("approval", True, f"approved by {request.approved_by}"))
-        else:
-            results.append(
-                CheckRecord(
-                    "approval",
-                    False,
-                    f"environment {target.env!r} requires approval; pass --approved-by NAME "
-                    "(in CI: the GitHub environment's reviewer)",
-                )
-            )
+        results.append(approval_gate(request))
 
     if not request.dry_run and not request.kubeconfig_given:
         results.append(
@@ -66,6 +56,54 @@ def policy_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]:
     if target.require_signature:
         results += _evidence_gates(request, today)
     return results
+
+
+def approval_gate(request: DeployRequest) -> CheckRecord:
+    """The approval evidence the caller passes: the GitHub environment (must be the one that
+    approves this env, compared as GitHub does, ignoring case), an https run URL, an actor.
+
+    It checks what the caller asserts, not that GitHub approved: the module cannot see the
+    workflow. The control is the GitHub environment's required reviewers (docs/deploy.md).
+    """
+    target = request.target
+    expected = target.approval_environment or target.env
+    given = request.approval or ApprovalEvidence()
+    problems: list[str] = []
+    if not given.environment:
+        problems.append(
+            "--approval-environment: missing; pass the GitHub environment whose required "
+            f"reviewers approved this run ({expected!r})"
+        )
+    elif given.environment.casefold() != expected.casefold():
+        problems.append(
+            f"--approval-environment: {given.environment!r} is not {expected!r}, the GitHub "
+            f"environment that approves {target.env!r} "
+            f"(pipeline.yaml environments.{target.env}.github_environment)"
+        )
+    if not given.run_url:
+        problems.append(
+            "--approval-run-url: missing; pass the approved workflow run's URL "
+            "(https://github.com/OWNER/REPO/actions/runs/ID)"
+        )
+    elif problem := run_url_problem(given.run_url):
+        problems.append(problem)
+    if not given.actor:
+        problems.append(
+            "--approval-actor: missing; pass the GitHub login that started the approved run"
+        )
+    if problems:
+        return CheckRecord(
+            "approval",
+            False,
+            f"environment {target.env!r} requires approval: " + "; ".join(problems),
+        )
+    by = f"; approved by {request.approved_by}" if request.approved_by else ""
+    return CheckRecord(
+        "approval",
+        True,
+        f"as the caller states it: GitHub environment {given.environment!r}, run "
+        f"{given.run_url}, actor {given.actor}{by}",
+    )
 
 
 def _evidence_gates(request: DeployRequest, today: dt.date) -> list[CheckRecord]:

@@ -75,6 +75,8 @@ class DeployReport:
     exit_code: int = EXIT_OK
     message: str = ""
     approved_by: str | None = None
+    # Approval evidence as the caller stated it: {environment, run_url, actor} (not verified).
+    approval: dict[str, str] | None = None
     gates: list[CheckRecord] = field(default_factory=lambda: list[CheckRecord]())
     phases: list[PhaseRecord] = field(default_factory=lambda: list[PhaseRecord]())
     verification: list[CheckRecord] = field(default_factory=lambda: list[CheckRecord]())
@@ -118,7 +120,14 @@ def to_markdown(report: DeployReport) -> str:
         f"| exit code | {r.exit_code} |",
     ]
     if r.approved_by:
-        lines.append(f"| approved by | {r.approved_by} |")
+        lines.append(f"| approved by | {_cell(r.approved_by)} |")
+    if r.approval:
+        a = r.approval
+        lines.append(
+            f"| approval (as stated by the caller) | GitHub environment "
+            f"`{_cell(a.get('environment', ''))}`, run {_cell(a.get('run_url', ''))}, "
+            f"actor `{_cell(a.get('actor', ''))}` |"
+        )
     for app, ref in r.images.items():
         lines.append(f"| {app} image | `{ref}` |")
     if r.gates:

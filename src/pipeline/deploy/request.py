@@ -28,6 +28,9 @@ _REPOSITORY = re.compile(
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CONTEXT = re.compile(r"^[\w@:./-]{1,253}$")
+# An https URL with a host, no credentials and no whitespace (it goes into the reports).
+_HTTPS_URL = re.compile(r"^https://[^\s/@]+(/\S*)?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class DeployInputError(Exception):
@@ -117,6 +120,9 @@ class DeployTarget:
     # --insecure-ignore-tlog), and a registry served over plain http (--allow-http-registry).
     signature_tlog: bool = True
     registry_http: bool = False
+    # GitHub environment whose required reviewers approve this one (pipeline.yaml
+    # github_environment; "" = the env's own name): what --approval-environment must name.
+    approval_environment: str = ""
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = dict(self.__dict__)
@@ -197,7 +203,14 @@ class DeployTarget:
         allowlist = AllowlistedFinding.parse_all(
             cast(list[object], raw_allowlist), "target.allowlist"
         )
+        approval_environment = raw.get("approval_environment", "")
+        if not isinstance(approval_environment, str) or _CONTROL.search(approval_environment):
+            raise DeployInputError(
+                f"target.approval_environment: {approval_environment!r} must be a GitHub "
+                "environment name (one line)"
+            )
         return cls(
+            approval_environment=approval_environment,
             allowlist=allowlist,
             extra_values=tuple(cast(list[str], extra)),
             env=cast(str, raw["env"]),
@@ -285,6 +298,46 @@ class ReleaseEvidence:
         return cls(images, scan_passed, allowlisted)
 
 
+APPROVAL_FLAGS = ("--approval-environment", "--approval-run-url", "--approval-actor")
+
+
+@dataclass(frozen=True)
+class ApprovalEvidence:
+    """The approval of this run as its caller states it (the module cannot see the workflow's
+    context): the GitHub environment whose reviewers approved the job, the run, its actor."""
+
+    environment: str = ""
+    run_url: str = ""
+    actor: str = ""
+
+    @classmethod
+    def from_flags(cls, environment: str, run_url: str, actor: str) -> ApprovalEvidence | None:
+        """None when no flag is given; DeployInputError naming the flag for a malformed one."""
+        values = [(v or "").strip() for v in (environment, run_url, actor)]
+        if not any(values):
+            return None
+        for flag, value in zip(APPROVAL_FLAGS, values, strict=True):
+            if _CONTROL.search(value) or len(value) > 2000:
+                raise DeployInputError(f"{flag}: must be one line (at most 2000 characters)")
+        problem = run_url_problem(values[1])
+        if values[1] and problem:
+            raise DeployInputError(problem)
+        return cls(*values)
+
+    def to_json(self) -> dict[str, str]:
+        return {"environment": self.environment, "run_url": self.run_url, "actor": self.actor}
+
+
+def run_url_problem(url: str) -> str | None:
+    """Why `url` is not acceptable as --approval-run-url, or None."""
+    if _HTTPS_URL.match(url):
+        return None
+    return (
+        f"--approval-run-url: {url!r} must be an https URL of the approved workflow run, "
+        "e.g. https://github.com/OWNER/REPO/actions/runs/ID"
+    )
+
+
 @dataclass(frozen=True)
 class DeployRequest:
     """Everything one deploy needs; built by the CLI from flags and files."""
@@ -295,6 +348,7 @@ class DeployRequest:
     dry_run: bool = False
     kubeconfig_given: bool = False
     approved_by: str | None = None
+    approval: ApprovalEvidence | None = None
     evidence: ReleaseEvidence | None = None
     cosign_key: str | None = None
     cosign_identity: str | None = None
