@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from dagger_calls import DAGGER_ACTION, load_workflows
 from dagger_calls import WORKFLOWS as WORKFLOW_DIR
 
@@ -239,6 +240,31 @@ def test_cd_releases_once_and_promotes_the_same_digests() -> None:
     )
     assert '--commit "$COMMIT"' in lookup["run"] and "--status success" in lookup["run"]
     assert "--branch main" in lookup["run"]
+
+
+def test_production_deploy_passes_the_approval_evidence() -> None:
+    """The module cannot see the workflow's context: the production job passes what it has
+    (the protected environment, the run, who started it) as arguments, from env: (no ${{ }}
+    in the action's script), and the environment named is the job's own."""
+    production = jobs("cd.yml")["production"]
+    (call,) = dagger_calls("cd.yml", "production")
+    step = next(s for s in production["steps"] if str(s.get("uses", "")).startswith(DAGGER_ACTION))
+    env = step["env"]
+    for flag, var in (
+        ("--approval-environment", "APPROVAL_ENVIRONMENT"),
+        ("--approval-run-url", "APPROVAL_RUN_URL"),
+        ("--approval-actor", "APPROVAL_ACTOR"),
+    ):
+        assert f"{flag} ${var}" in call
+        assert "secrets." not in str(env[var])
+    assert env["APPROVAL_ENVIRONMENT"] == production["environment"]["name"]
+    config = yaml.safe_load((WORKFLOW_DIR.parents[1] / "pipeline.yaml").read_text())
+    assert config["environments"]["prod"]["github_environment"] == env["APPROVAL_ENVIRONMENT"]
+    assert env["APPROVAL_RUN_URL"] == (
+        "${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}"
+        "/attempts/${{ github.run_attempt }}"
+    )
+    assert env["APPROVAL_ACTOR"] == "${{ github.actor }}"
 
 
 def test_release_report_goes_to_the_job_summary() -> None:
