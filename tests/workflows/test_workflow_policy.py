@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -453,3 +454,15 @@ def test_secret_files_live_in_runner_temp_for_one_step() -> None:
             assert f"${{RUNNER_TEMP}}/{secret_file}" in after["run"]
             checked += 1
     assert checked == 4  # the release's identity token, the three cloud kubeconfigs
+
+
+def test_the_readmes_name_every_file() -> None:
+    """.github/README.md names every workflow and script; tests/workflows/README.md every file
+    of this folder (issue 13: every folder and script listed in its README)."""
+    github = WORKFLOW_DIR.parent
+    readme = (github / "README.md").read_text(encoding="utf-8")
+    files = [*sorted((github / "workflows").iterdir()), *sorted((github / "scripts").iterdir())]
+    assert [p.name for p in files if f"`{p.name}`" not in readme] == []
+    here = Path(__file__).resolve().parent
+    readme = (here / "README.md").read_text(encoding="utf-8")
+    assert [p.name for p in sorted(here.glob("*.py")) if f"`{p.name}`" not in readme] == []
