@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 from k8s_support import CHART, FULLNAME, REPO, Render, pipeline_environments
 
-API_PREFIX = "/api/v1"  # backend/app/main.py API_PREFIX
+API_PREFIX = "/api/v1"  # backend/app/api/main.py API_PREFIX
 
 
 def values_of(values_file: str) -> dict[str, Any]:
