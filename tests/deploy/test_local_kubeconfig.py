@@ -261,3 +261,23 @@ def test_orchestrator_cli_refuses_with_exit_2_when_the_handoff_fails(
     )
     assert code == 2
     assert not (tmp_path / "kubeconfig").exists()
+
+
+def test_a_stalled_handoff_is_refused_not_retried(tmp_path: Path) -> None:
+    """A connection may have taken the one copy: a read failure is final, never retried."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts (kernel backlog) and never sends
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
+    dials: list[tuple[str, int]] = []
+
+    def connect(addr: tuple[str, int], _timeout: float) -> socket.socket:
+        dials.append(addr)
+        return socket.create_connection(addr, 0.3)
+
+    try:
+        with pytest.raises(ephemeral.HandoffFailed, match="reading the kubeconfig from"):
+            ephemeral.fetch_kubeconfig(address, str(tmp_path / "k"), wait_s=5, connect=connect)
+    finally:
+        listener.close()
+    assert len(dials) == 1 and not (tmp_path / "k").exists()

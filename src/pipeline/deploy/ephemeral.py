@@ -112,10 +112,9 @@ def fetch_kubeconfig(
         raise HandoffFailed(f"--kubeconfig-from: {address!r} must be HOST:PORT, e.g. k3s:6444")
     clock = clock or SystemClock()
     end = clock.monotonic() + wait_s
-    while True:
+    while True:  # only connecting is retried: a connection may take the one copy
         try:
-            with connect((host, int(port_text)), 30.0) as conn:
-                data = _read_all(conn)
+            conn = connect((host, int(port_text)), 30.0)
             break
         except OSError as e:
             if clock.monotonic() >= end:
@@ -124,6 +123,11 @@ def fetch_kubeconfig(
                     f"{wait_s:.0f}s ({e.__class__.__name__}: {e})"
                 ) from None
             clock.sleep(POLL_S)
+    with conn:
+        try:
+            data = _read_all(conn)
+        except OSError as e:
+            raise HandoffFailed(f"reading the kubeconfig from {address} failed: {e}") from None
     text = data.decode("utf-8", "replace")
     if not text.strip():
         raise HandoffFailed(
