@@ -281,8 +281,11 @@ cmd_build() {
       [ -f "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built" ] || {
         build_prometheus && touch "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built"
       }
+      # Debian's build reads its notification templates from /usr/share/prometheus/alertmanager.
       [ -f "$prometheus_addons/alertmanager.tar" ] || pack_debian_binary prometheus-alertmanager \
-        /usr/bin/prometheus-alertmanager /bin/alertmanager "$prometheus_addons/alertmanager.tar" "$ALERTMANAGER_IMAGE"
+        /usr/bin/prometheus-alertmanager /bin/alertmanager "$prometheus_addons/alertmanager.tar" "$ALERTMANAGER_IMAGE" \
+        /usr/share/prometheus/alertmanager/default.tmpl:/usr/share/prometheus/alertmanager/default.tmpl \
+        /usr/share/prometheus/alertmanager/email.tmpl:/usr/share/prometheus/alertmanager/email.tmpl
     fi
     real_check_host
   fi
