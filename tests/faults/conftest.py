@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: make faultlib importable
-
 from faultlib import BACKEND_PYTHON, REDIS_SERVER, Backend, RedisServer, backend_env
 
 

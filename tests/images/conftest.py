@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-# The repository runs pytest with --import-mode=importlib: make the helper module importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from dockerlib import DOCKER, REPO, STANDIN_IMAGES, docker, image_exists
+from dockerlib import CA_CANARY, DOCKER, REPO, STANDIN_IMAGES, docker, image_exists
 
 OFFICIAL_IMAGES = {"PYTHON_IMAGE": "python:3.13-slim", "NODE_IMAGE": "node:22-slim"}
 # A marker line appended to the CA bundle given to builds: it must never appear in an image.
-CA_CANARY = b"# blog-creator-build-secret-canary-7f3c9a1e"
 TAG_PREFIX = os.environ.get("IMAGE_TEST_TAG_PREFIX", "blog-creator-test")
 REPORTS = Path(os.environ.get("REPORTS_DIR", REPO / "reports")) / "images"
 

@@ -16,6 +16,8 @@ from email.message import Message
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# Appended to the CA bundle given to builds as a BuildKit secret: no image layer may hold it.
+CA_CANARY = b"# blog-creator-build-secret-canary-7f3c9a1e"
 # Debian's CLI has BuildKit built in; a newer CLI without the buildx plugin cannot build with it.
 DOCKER = os.environ.get("DOCKER") or ("/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker")
 STANDIN_IMAGES = {"PYTHON_IMAGE": "local/python:3.13-slim", "NODE_IMAGE": "local/node:22-slim"}

@@ -4,8 +4,7 @@ healthcheck, and nothing from the build: no CA bundle or secret, no compilers, n
 from __future__ import annotations
 
 import pytest
-from conftest import CA_CANARY
-from dockerlib import docker
+from dockerlib import CA_CANARY, docker
 from layers import image_config, scan_image
 
 TARGETS = [("backend", "deps"), ("backend", "test"), ("backend", "runtime"),

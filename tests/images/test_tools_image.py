@@ -25,7 +25,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tarfile
 import threading
 import time
@@ -35,11 +34,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dockerlib import REPO, docker
+from dockerlib import CA_CANARY, REPO, docker
 from layers import scan_image
-
-if str(REPO / "src") not in sys.path:  # until pytest's `pythonpath` setting lists src/
-    sys.path.insert(0, str(REPO / "src"))
 
 from pipeline import toolchain
 from pipeline.config import load_config
@@ -48,7 +44,6 @@ from pipeline.policy import evaluate, parse_trivy
 DOCKERFILE = "dockerfiles/tools.Dockerfile"
 TAG_PREFIX = os.environ.get("IMAGE_TEST_TAG_PREFIX", "blog-creator-test")
 TOOLS_BIN = Path(os.environ.get("TOOLS_DIR", Path.home() / ".cache/blog-creator/tools")) / "bin"
-CA_CANARY = b"# blog-creator-build-secret-canary-7f3c9a1e"  # same marker as conftest.py
 # The prod values refuse to render without image digests (deploy by digest).
 CHART = ("k8s/chart", "-f", "k8s/environments/prod.yaml",
          "--set", f"image.backend.digest=sha256:{'b' * 64}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "src"))
 
 from pipeline.config import AllowlistEntry, ScanPolicy, load_config
 from pipeline.deploy import smoke

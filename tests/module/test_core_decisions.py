@@ -5,13 +5,11 @@ report from values in hand, the stack wiring, error details and summaries."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "src"))
 
 from pipeline.config import APP_NAMES, load_config
 from pipeline.plans import (

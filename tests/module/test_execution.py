@@ -5,15 +5,11 @@ assertions are on the queries the module would send to a real engine."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dagger_harness as h
+import pytest
 
 REV = "0123456789abcdef0123456789abcdef01234567"
 REPO = "ghcr.io/blog-creator-agent/blog-creator-agent"

@@ -9,15 +9,11 @@ which dagger-io builds `dagger.ExecError`, and a missing image with "failed to r
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dagger_harness as h
+import pytest
 
 from pipeline.config import load_config
 

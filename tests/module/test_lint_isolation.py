@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dagger_harness as h
+import pytest
 
 from pipeline.config import load_config
 from pipeline.lint import LINT_TOOLS, LintStep, lint_steps, tool_stage

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dagger
 import dagger_harness as h
+import pytest
 
 MOD = h.load_pipeline_module()
 PIPELINE = MOD._objects["Pipeline"]

@@ -14,14 +14,11 @@ import base64
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dagger_harness as h
+import pytest
 
 from pipeline.signing import AUTH_DIR, auth_guard, login_script
 

@@ -19,8 +19,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "src") not in sys.path:  # until pytest's `pythonpath` setting lists src/
-    sys.path.insert(0, str(ROOT / "src"))
 
 from pipeline import toolchain
 from pipeline.config import Tools, load_config

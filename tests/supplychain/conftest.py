@@ -7,16 +7,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# --import-mode=importlib: make the sc_* helpers importable. Appended, not prepended, so that
-# tests/images keeps resolving its own `from conftest import ...` when both folders run together.
-sys.path.append(str(Path(__file__).resolve().parent))
-
 from sc_helpers import APPS, Published, Tools, cosign, push, remove_local_refs
 from sc_registry import Registry, start_registry, stop_registry
 from sc_tools import DOCKER, REPO, find_tool, run
