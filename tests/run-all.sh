@@ -34,7 +34,13 @@ run_suite lint       bash -c '.venv/bin/ruff check src tests backend bench \
 run_suite frontend   bash -c 'cd frontend && npm run -s typecheck && npm run -s lint && npm test --silent'
 run_suite e2e        bash -c 'cd frontend && npm run -s build && npm run -s e2e'
 run_suite backend    env REPORTS_DIR="$PWD/reports/backend" bash backend/scripts/test-with-elasticsearch.sh
-run_suite platform   pytest_root tests --ignore=tests/images --ignore=tests/supplychain --junitxml=reports/platform-junit.xml
+# Sign-up and sign-in with the production argon2 parameters (the suite above weakens them).
+run_suite backend-argon2 bash -c 'cd backend && ARGON2_PRODUCTION=1 uv run pytest -q -p no:cacheprovider --no-cov tests/test_auth.py tests/test_password_hashing.py'
+run_suite platform   pytest_root tests --ignore=tests/images --ignore=tests/supplychain \
+  --ignore=tests/cluster --ignore=tests/rehearsal --junitxml=reports/platform-junit.xml
+# The chart on a real API server: kwok fake nodes and one real kubelet node (probes, Services,
+# NetworkPolicy, HPA, Prometheus), and the release rehearsal on the real node.
+run_suite cluster    pytest_root tests/cluster tests/rehearsal --junitxml=reports/cluster-junit.xml
 run_suite images     pytest_root tests/images tests/supplychain --junitxml=reports/images-junit.xml
 
 printf '\nSuites passed: %s\nSuites failed: %s\nTotal time: %ss\n' \
