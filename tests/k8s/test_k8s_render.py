@@ -97,6 +97,9 @@ def test_helm_test_hooks_smoke_test_backend_and_frontend(renders: dict[str, Rend
     scripts = "\n".join(" ".join(c["command"]) for p in pods for c in p["spec"]["containers"])
     assert "/readyz" in scripts and "blog-creator-backend:8000" in scripts
     assert "blog-creator-frontend:3000/" in scripts
+    # Bounded retries: a NetworkPolicy controller admits a new pod only after its rule sync
+    # (on the real node with kube-router the first request failed, and with it `helm test`).
+    assert scripts.count("30 s") >= 2 and "time.monotonic() + 30" in scripts and "Date.now() + 30000" in scripts
 
 
 @pytest.mark.parametrize("k8s_version", K8S_VERSIONS)
