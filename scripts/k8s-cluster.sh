@@ -220,7 +220,8 @@ build_prometheus_operator() {  # operator + config reloader; Debian's Prometheus
 }
 
 build_prometheus() {  # Prometheus 3.x from its Go module with only the Kubernetes SD plugin
-  local src="$cache/src/prometheus" staging_version="v0.${K8S_VERSION#v1.}"
+  local src="$cache/src/prometheus" staging_version="v0.${K8S_VERSION#v1.}" release="${PROMETHEUS_MODULE_VERSION#v0.}"
+  release="${release:0:1}.$((10#${release:1:2})).${release#*.}"  # module v0.307.3 is Prometheus 3.7.3
   log "building Prometheus (module $PROMETHEUS_MODULE_VERSION, Kubernetes service discovery only)"
   writable_copy "$(module_dir "github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION")" "$src"
   cat >"$src/plugins/plugins.go" <<'EOF'
@@ -232,7 +233,7 @@ EOF
     cd "$src"
     go mod edit -require="k8s.io/api@$staging_version" -require="k8s.io/apimachinery@$staging_version" \
       -require="k8s.io/client-go@$staging_version"
-    CGO_ENABLED=0 go build -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_MODULE_VERSION}" \
+    CGO_ENABLED=0 go build -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
       -o "$prometheus_addons/prometheus" ./cmd/prometheus
   )
   python3 "$here/k8s-cluster/image_archive.py" "$prometheus_addons/prometheus.tar" "$PROMETHEUS_IMAGE" \
@@ -278,9 +279,10 @@ cmd_build() {
     [ -x "$addons/kube-router" ] || build_kube_router
     if [ "$with_prometheus" = true ]; then
       [ -x "$prometheus_addons/operator" ] || build_prometheus_operator
-      [ -f "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built" ] || {
-        build_prometheus && touch "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built"
-      }
+      if [ ! -f "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built" ]; then
+        build_prometheus  # a plain command: set -e stops on a failed build, so no marker then
+        touch "$prometheus_addons/prometheus-$PROMETHEUS_MODULE_VERSION.built"
+      fi
       # Debian's build reads its notification templates from /usr/share/prometheus/alertmanager.
       [ -f "$prometheus_addons/alertmanager.tar" ] || pack_debian_binary prometheus-alertmanager \
         /usr/bin/prometheus-alertmanager /bin/alertmanager "$prometheus_addons/alertmanager.tar" "$ALERTMANAGER_IMAGE" \
