@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-# --import-mode=importlib: make this folder's helper modules (dagger_calls, workflow_steps) and
-# the module's package (the deploy report writer) importable. Replace both lines with
-# `pythonpath = ["src", "tests/workflows"]` in pyproject's [tool.pytest.ini_options].
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(REPO / "src"))
 
 INSTALL_HINT = "run scripts/install-workflow-linters.sh (installs into $TOOLS_DIR/bin)"
 
