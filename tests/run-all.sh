@@ -41,6 +41,9 @@ run_suite platform   pytest_root tests --ignore=tests/images --ignore=tests/supp
 # The chart on a real API server: kwok fake nodes and one real kubelet node (probes, Services,
 # NetworkPolicy, HPA, Prometheus), and the release rehearsal on the real node.
 run_suite cluster    pytest_root tests/cluster tests/rehearsal --junitxml=reports/cluster-junit.xml
+# The release rehearsed on the real node: staging (blue-green) and prod (canary), install then
+# upgrade with real analysis, an unsigned release refused; reports in reports/rehearsal/.
+run_suite rehearsal  bash scripts/rehearsal.sh
 run_suite images     pytest_root tests/images tests/supplychain --junitxml=reports/images-junit.xml
 
 printf '\nSuites passed: %s\nSuites failed: %s\nTotal time: %ss\n' \
