@@ -168,6 +168,62 @@ def download(name: str, arch: str) -> Download:
     return found
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A Helm chart k8s/platform installs: `ref` as `helm upgrade --install` names it.
+
+    `version` None means no published chart release was verified here (see `note`); `digest`
+    is the chart archive's SHA-256 from the repository's published index, None when none was read.
+    """
+
+    name: str
+    ref: str
+    repo: str
+    version: str | None
+    app_version: str | None
+    digest: str | None
+    source: str
+    note: str = ""
+
+
+def _chart(name: str, data: object) -> Chart:
+    where = f"toolchain.json: charts.{name}"
+    if not isinstance(data, dict):
+        raise ToolchainError(f"{where} must be an object")
+    entry = cast(dict[str, Any], data)
+    for key in ("ref", "repo", "source"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ToolchainError(f"{where}.{key} is missing")
+    version, app, digest = entry.get("version"), entry.get("appVersion"), entry.get("digest")
+    note = str(entry.get("note", ""))
+    if version is None:
+        if "not verified here" not in note:
+            raise ToolchainError(f"{where}.version is null: the note must say 'not verified here'")
+    elif not (isinstance(version, str) and version and isinstance(app, str) and app):
+        raise ToolchainError(f"{where}: version and appVersion must be non-empty strings")
+    if digest is not None and not (isinstance(digest, str) and SHA256.match(digest)):
+        raise ToolchainError(f"{where}.digest must be 64 hex digits or null")
+    return Chart(name, entry["ref"], entry["repo"], version, app, digest, entry["source"], note)
+
+
+def parse_charts(text: str) -> dict[str, Chart]:
+    """The `charts` of a toolchain.json document (every entry validated; absent -> empty)."""
+    try:
+        data: object = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ToolchainError(f"toolchain.json is not JSON ({e})") from None
+    raw = cast(dict[str, Any], data).get("charts", {}) if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        raise ToolchainError("toolchain.json: 'charts' must be an object")
+    return {name: _chart(name, entry) for name, entry in cast(dict[str, object], raw).items()}
+
+
+@cache
+def charts() -> dict[str, Chart]:
+    """Every Helm chart of the table shipped beside this module."""
+    return parse_charts(TABLE.read_text())
+
+
 def build_args(target: Target, python_image: str = "") -> dict[str, str]:
     """dockerfiles/tools.Dockerfile build arguments of one target, from the table.
 
