@@ -66,6 +66,8 @@ class DeployInputs:
     commit: str = ""  # delivery history: the commit deployed and its time (lead time)
     commit_time: str = ""
     history_limit: int = 0  # 0: the runtime's default
+    # False: a failed, refused or not-restored action returns its report instead of raising
+    fail_on_error: bool = True
 
 
 # Executable name in the tools container of each cluster tool (as pipeline.deploy.tools runs it).
@@ -233,7 +235,9 @@ async def run_orchestrator(
 ) -> tuple[dagger.Directory, str]:
     """Run the orchestrator once (never from cache); returns (reports, Markdown report).
 
-    Raises DeployFailed with the report when it exits non-zero.
+    Raises DeployFailed with the report when it exits non-zero, unless
+    `inputs.fail_on_error` is False and it wrote its report (ACTION-ENV.json with the
+    outcome and exit code): then that report is returned, for `export` to write.
     """
     nonce = str(time.time_ns())
     needed = tools_for(inputs.action, target, inputs.dry_run)
@@ -269,11 +273,16 @@ async def run_orchestrator(
     code = await done.exit_code()
     report = await done.stdout()
     if code != 0:
-        errors = (await done.stderr()).strip()
-        raise DeployFailed(
-            f"{inputs.action} --env {target.env} failed (exit {code}):\n"
-            f"{report.strip()}\n{errors}".strip()
-        )
+        # Input errors stop the orchestrator before it writes a report: nothing to return.
+        report_path = f"{REPORT_DIR}/{inputs.action}-{target.env}.json"
+        if inputs.fail_on_error or not await done.exists(report_path):
+            errors = (await done.stderr()).strip()
+            missing = "" if inputs.fail_on_error else "\n(it wrote no report to return)"
+            raise DeployFailed(
+                f"{inputs.action} --env {target.env} failed (exit {code}):\n"
+                f"{report.strip()}\n{errors}".strip()
+                + missing
+            )
     return done.directory(REPORT_DIR), report
 
 

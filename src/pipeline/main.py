@@ -58,6 +58,14 @@ Kubeconfig = Annotated[
     Doc("Kubeconfig of the cluster, e.g. file://~/.kube/config or env://KUBECONFIG_DATA"),
 ]
 KubeContext = Annotated[str, Doc("Kubeconfig context (default: the environment's)")]
+DeployFailOnError = Annotated[
+    bool,
+    Doc(
+        "Fail when the action fails; --fail-on-error=false returns its report anyway "
+        "(outcome and exit code in ACTION-ENV.json), as the workflows do before "
+        "ci_summary.py outcome"
+    ),
+]
 SmokeToken = Annotated[
     dagger.Secret | None,
     Doc(
@@ -405,7 +413,10 @@ class Pipeline:
     # ---- deploy functions: deploy, promote, abort, rollback, status, diff -----------------
 
     async def _deploy_call(self, inputs: "DeployInputs") -> tuple[dagger.Directory, str]:
-        """Run one deploy-family action in the tools container: (reports, Markdown report)."""
+        """Run one deploy-family action in the tools container: (reports, Markdown report).
+
+        A failure raises DeployFailed with its report, unless inputs.fail_on_error is False.
+        """
         from pipeline.deploy_container import deploy_action
 
         return await deploy_action(self.source, self.python_image, self.ca, inputs)
@@ -461,13 +472,15 @@ class Pipeline:
             str,
             Doc("RFC 3339 time of the commit deployed (git show -s --format=%cI), for lead time"),
         ] = "",
+        fail_on_error: DeployFailOnError = True,
     ) -> dagger.Directory:
         """Deploy the release to ENV by its strategy, verify it, and roll back on failure.
 
         Gates, helm upgrade by the environment's strategy, verification (rollout, helm test,
         smoke checks), automatic rollback on failure.
 
-        Returns the report (deploy-ENV.json/.md): `deploy --env staging ... -o reports/deploy`.
+        Returns the report (deploy-ENV.json/.md): `deploy --env staging ... -o reports/deploy`;
+        with --fail-on-error=false also when the deploy fails (its `outcome` says how).
         `--env local` rehearses on a throwaway k3s cluster started as a service.
         """
         from pipeline.deploy_container import DeployInputs
@@ -493,6 +506,7 @@ class Pipeline:
             dry_run=dry_run,
             commit=self.revision,
             commit_time=commit_time,
+            fail_on_error=fail_on_error,
         )
         return (await self._deploy_call(inputs))[0]
 
@@ -517,6 +531,7 @@ class Pipeline:
         approval_actor: Annotated[
             str, Doc("Approval evidence: the GitHub login that started the approved run")
         ] = "",
+        fail_on_error: DeployFailOnError = True,
     ) -> dagger.Directory:
         """Advance a paused canary / blue-green rollout (or fully promote it), then verify.
 
@@ -534,6 +549,7 @@ class Pipeline:
             approval_environment=approval_environment,
             approval_run_url=approval_run_url,
             approval_actor=approval_actor,
+            fail_on_error=fail_on_error,
         )
         return (await self._deploy_call(inputs))[0]
 
@@ -543,11 +559,13 @@ class Pipeline:
         env: Annotated[str, Doc("Environment of pipeline.yaml with a rollout in progress")],
         kubeconfig: Kubeconfig = None,
         context: KubeContext = "",
+        fail_on_error: DeployFailOnError = True,
     ) -> dagger.Directory:
         """Abort a canary / blue-green rollout: all traffic back to the stable version."""
         from pipeline.deploy_container import DeployInputs
 
-        return (await self._deploy_call(DeployInputs("abort", env, kubeconfig, context)))[0]
+        inputs = DeployInputs("abort", env, kubeconfig, context, fail_on_error=fail_on_error)
+        return (await self._deploy_call(inputs))[0]
 
     @function(cache="never")  # pyright: ignore[reportCallIssue, reportUntypedFunctionDecorator]
     async def rollback(
@@ -559,12 +577,19 @@ class Pipeline:
             int, Doc("Helm revision to restore (see the status function); 0 = the previous one")
         ] = 0,
         smoke_token: SmokeToken = None,
+        fail_on_error: DeployFailOnError = True,
     ) -> dagger.Directory:
         """Roll the release back to a previous Helm revision and verify it serves."""
         from pipeline.deploy_container import DeployInputs
 
         inputs = DeployInputs(
-            "rollback", env, kubeconfig, context, revision=revision, smoke_token=smoke_token
+            "rollback",
+            env,
+            kubeconfig,
+            context,
+            revision=revision,
+            smoke_token=smoke_token,
+            fail_on_error=fail_on_error,
         )
         return (await self._deploy_call(inputs))[0]
 

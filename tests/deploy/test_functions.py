@@ -57,6 +57,8 @@ COMMON: list[tuple[str, Any, str | None]] = [
     ("kubeconfig", SECRET, "null"),
     ("context", str, '""'),
 ]
+# deploy, promote, abort, rollback: --fail-on-error=false returns the report of a failure
+FAIL_ON_ERROR: tuple[str, Any, str | None] = ("fail_on_error", bool, "true")
 SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
     "deploy": [
         *COMMON,
@@ -72,15 +74,17 @@ SURFACE: dict[str, list[tuple[str, Any, str | None]]] = {
         ("smoke_api_path", str, '""'),
         ("dry_run", bool, "false"),
         ("commit_time", str, '""'),
+        FAIL_ON_ERROR,
     ],
     "promote": [
         *COMMON,
         ("full", bool, "false"),
         ("smoke_token", SECRET, "null"),
         *APPROVAL_SURFACE,
+        FAIL_ON_ERROR,
     ],
-    "abort": COMMON,
-    "rollback": [*COMMON, ("revision", int, "0"), ("smoke_token", SECRET, "null")],
+    "abort": [*COMMON, FAIL_ON_ERROR],
+    "rollback": [*COMMON, ("revision", int, "0"), ("smoke_token", SECRET, "null"), FAIL_ON_ERROR],
     "status": COMMON,
     "diff": [
         *COMMON,
