@@ -9,15 +9,11 @@ test_real_tools.py.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT / "src", Path(__file__).parent):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
 
 from deploy_fakes import FakeClock, FakeCluster
 

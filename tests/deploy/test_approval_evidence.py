@@ -11,16 +11,13 @@ server) and, for the module side, the schema-validating fake engine (no engine r
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
+import dagger_harness as h
 import pytest
 from deploy_fakes import BACKEND, FRONTEND, FakeClock, FakeCluster, make_request, make_target
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
-import dagger_harness as h
 
 from pipeline.config import load_config
 from pipeline.deploy.__main__ import main

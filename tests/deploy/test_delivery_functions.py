@@ -9,16 +9,12 @@ and bad input stops before any container.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
 import dagger
 import dagger_harness as h
+import pytest
 
 from pipeline.deploy_container import KUBECONFIG_PATH, tool_urls
 

@@ -9,15 +9,11 @@ the cause. Run through the schema-validating fake engine (tests/module/dagger_ha
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
 import dagger_harness as h
+import pytest
 
 from pipeline.deploy_container import REPORT_DIR
 

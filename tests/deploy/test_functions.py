@@ -10,16 +10,12 @@ tools; `--env local` binds a k3s service.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
 import dagger
 import dagger_harness as h
+import pytest
 
 from pipeline.deploy_container import KUBECONFIG_PATH, tool_urls
 

@@ -16,17 +16,14 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
 import dagger_harness as h
+import pytest
 
 from pipeline.deploy import ephemeral
 from pipeline.deploy_container import REPORT_DIR

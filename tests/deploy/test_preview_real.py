@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +32,6 @@ from pipeline.deploy.report import EXIT_OK
 from pipeline.deploy.tools import SubprocessClusterTools
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "cluster"))
-sys.path.insert(0, str(ROOT / "tests" / "k8s"))
 from cluster_support import CRD_DIR, Kube
 from k8s_support import find_tool
 from real_support import (

@@ -7,13 +7,9 @@ own checksum comparison does not run here.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import anyio
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))
 import dagger_harness as h
 
 from pipeline import toolchain

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import yaml
-
-sys.path.insert(
-    0, str(Path(__file__).parent)
-)  # --import-mode=importlib: make the helper modules importable
-
 from k8s_support import (
     INSTALL_HINT,
     VARIANT_IDS,

@@ -97,11 +97,7 @@ def test_meshed_ingress_names_one_service_per_ingress(renders: dict[str, Render]
 
 def _deadline_module() -> Any:
     import importlib
-    import sys
 
-    src = str(REPO / "src")
-    if src not in sys.path:
-        sys.path.insert(0, src)
     return importlib.import_module("pipeline.deploy.deadline")
 
 

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,6 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "src"))
 
 from rehearsal_target import overlay, target_json
 
@@ -149,7 +146,6 @@ def render(env: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_overlay_renders_and_keeps_the_analysis_inside_the_pauses(env: str) -> None:
-    sys.path.insert(0, str(ROOT / "src"))
     from pipeline.deploy.deadline import analysis_seconds, planned_wait_seconds
 
     docs = render(env)
