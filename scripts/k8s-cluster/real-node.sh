@@ -424,13 +424,21 @@ cmd_start_real() {
   echo "REGISTRY_DOCKER_CONFIG=$state/docker-config"
 }
 
-state_pids() {  # processes whose command line names this cluster's state dir
-  local f pid
+state_pids() {  # this cluster's daemons: command line names its state dir, or a pid file of it
+  local f pid exe
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}
     pid=${pid%/cmdline}
     [ "$pid" = $$ ] || [ "$pid" = "$BASHPID" ] && continue
     tr '\0' ' ' 2>/dev/null <"$f" | grep -qF -- "$state/" && echo "$pid"
+  done
+  # Daemons whose arguments name only the control plane's files (the Prometheus Operator):
+  # their pid file, trusted only while that pid still runs a binary of the cluster cache.
+  for f in "$state"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || continue
+    case "$exe" in "$cache_root"/*) echo "$pid" ;; esac
   done
   return 0
 }
