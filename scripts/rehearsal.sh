@@ -35,7 +35,8 @@ done
 
 py="$here/.venv/bin/python"
 tools="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}/bin"
-export PATH="$tools:$(scripts/k8s-cluster.sh bin-dir):$PATH"  # helm, kubectl, cosign; the Rollouts plugin
+cluster_bin="$(scripts/k8s-cluster.sh bin-dir)"
+export PATH="$tools:$cluster_bin:$PATH"  # helm, kubectl, cosign; the Rollouts plugin
 reports="$here/reports/rehearsal"
 name="rehearsal-$$"
 work="$(mktemp -d /tmp/rehearsal.XXXXXX)"
