@@ -14,17 +14,9 @@
 # release binary (its SHA-256 is the one published for the table's kubectl version).
 set -euo pipefail
 
-# Versions come from the tool-version table (src/pipeline/toolchain.json), read with jq or python3.
-TOOLCHAIN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/src/pipeline/toolchain.json"
-pin() {  # pin TOOL [FIELD]: one value of the table (default field: version)
-  local field=${2:-version}
-  if command -v jq >/dev/null 2>&1; then
-    jq -er --arg t "$1" --arg f "$field" '.tools[$t][$f]' "$TOOLCHAIN"
-  else
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tools"][sys.argv[2]][sys.argv[3]])' \
-      "$TOOLCHAIN" "$1" "$field"
-  fi
-}
+# Versions come from the tool-version table (src/pipeline/toolchain.json): `pin TOOL [FIELD]`.
+# shellcheck source=./toolchain.sh
+. "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 KUBECTL_LAYER_VERSION="${KUBECTL_LAYER_VERSION:-$(pin kubectl-layer)}"
 CHECKOV_VERSION="${CHECKOV_VERSION:-$(pin checkov)}"
 TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"

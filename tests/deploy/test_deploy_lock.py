@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kwok_cluster import start_cluster
 
 from pipeline.deploy import actions, lock
 from pipeline.deploy.report import EXIT_OK, EXIT_REFUSED
@@ -29,11 +28,6 @@ from pipeline.deploy.tools import SubprocessClusterTools, SystemClock
 
 pytestmark = pytest.mark.timeout(300)
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "k8s-cluster.sh"
-TOOLS_BIN = (
-    Path(os.environ.get("TOOLS_DIR", str(Path.home() / ".cache/blog-creator/tools"))) / "bin"
-)
 NAMESPACE = "lock-test"
 RELEASE = "tiny"
 CHART = {
@@ -56,42 +50,18 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def kubeconfig() -> Iterator[str]:
-    bin_dir = Path(
-        subprocess.run(
-            [str(SCRIPT), "bin-dir"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
-    if not (bin_dir / "kube-apiserver").is_file():
-        reason = "no Kubernetes control plane built: run scripts/k8s-cluster.sh build"
-        if os.environ.get("CLUSTER_TESTS") == "required":
-            pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
-        pytest.skip(reason)
-    name = f"lock-{uuid.uuid4().hex[:8]}"
-    started = subprocess.run(
-        [str(SCRIPT), "start", "--name", name],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if started.returncode != 0:
-        pytest.fail(f"cluster did not start:\n{started.stderr[-3000:]}", pytrace=False)
-    try:
-        yield started.stdout.strip().removeprefix("KUBECONFIG=")
-    finally:
-        subprocess.run(
-            [str(SCRIPT), "stop", "--name", name], capture_output=True, timeout=120, check=False
-        )
+def cluster() -> Iterator[tuple[str, SubprocessClusterTools]]:
+    yield from start_cluster("lock")
 
 
 @pytest.fixture(scope="module")
-def tools(kubeconfig: str) -> SubprocessClusterTools:
-    env = {**os.environ, "PATH": f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    found = SubprocessClusterTools(kubeconfig=kubeconfig, env=env)
-    for tool in ("helm", "kubectl"):
-        if found.executable(tool) is None:
-            pytest.fail(f"{tool} not found: run scripts/install-k8s-tools.sh", pytrace=False)
+def kubeconfig(cluster: tuple[str, SubprocessClusterTools]) -> str:
+    return cluster[0]
+
+
+@pytest.fixture(scope="module")
+def tools(cluster: tuple[str, SubprocessClusterTools]) -> SubprocessClusterTools:
+    found = cluster[1]
     assert found.run("kubectl", ["create", "namespace", NAMESPACE], 30).ok
     return found
 
