@@ -15,7 +15,7 @@
 set -euo pipefail
 
 # Versions come from the tool-version table (src/pipeline/toolchain.json): `pin TOOL [FIELD]`.
-# shellcheck source=./toolchain.sh
+# shellcheck source-path=SCRIPTDIR source=toolchain.sh
 . "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 KUBECTL_LAYER_VERSION="${KUBECTL_LAYER_VERSION:-$(pin kubectl-layer)}"
 CHECKOV_VERSION="${CHECKOV_VERSION:-$(pin checkov)}"

@@ -19,7 +19,7 @@
 set -euo pipefail
 
 # Versions come from the tool-version table (src/pipeline/toolchain.json): `pin TOOL [FIELD]`.
-# shellcheck source=./toolchain.sh
+# shellcheck source-path=SCRIPTDIR source=toolchain.sh
 . "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 COSIGN_VERSION="${COSIGN_VERSION:-$(pin cosign)}"
 SYFT_VERSION="${SYFT_VERSION:-$(pin syft)}"

@@ -17,7 +17,7 @@
 set -euo pipefail
 
 # Versions come from the tool-version table (src/pipeline/toolchain.json): `pin TOOL [FIELD]`.
-# shellcheck source=./toolchain.sh
+# shellcheck source-path=SCRIPTDIR source=toolchain.sh
 . "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-$(pin actionlint)}"
 SHELLCHECK_VERSION="${SHELLCHECK_VERSION:-$(pin shellcheck)}"
