@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faultlib import BACKEND_PYTHON, REDIS_SERVER, Backend, RedisServer, backend_env
+from faults_processes import BACKEND_PYTHON, REDIS_SERVER, Backend, RedisServer, backend_env
 
 
 @pytest.fixture(scope="session", autouse=True)

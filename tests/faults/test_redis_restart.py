@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from faultlib import Client, wait_until
+from faults_processes import Client, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from faultlib import ROOT, Client, RedisServer, free_port
+from faults_processes import ROOT, Client, RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(150)
 DRILL = ROOT / "scripts" / "restore-drill.sh"

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from faultlib import Client
+from faults_processes import Client
 
 pytestmark = pytest.mark.timeout(120)
 BOUNDARY = "faulttestboundary7d1f"

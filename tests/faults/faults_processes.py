@@ -1,4 +1,4 @@
-"""Helpers for the fault tests: redis-server (AOF on) and uvicorn.
+"""Real processes for the fault tests: redis-server (AOF on), uvicorn, and a user client.
 
 Nothing is mocked: the backend is the app from backend/ run by backend/.venv, Redis is the
 Debian redis-server. Every process is started on a free port and killed at teardown.
