@@ -7,8 +7,8 @@ from __future__ import annotations
 import socket
 import time
 
+import hostile_pdfs
 import httpx
-import pdfs
 import pytest
 from hostile_support import API, MAX_UPLOAD_BYTES, Backend, User
 
@@ -123,10 +123,10 @@ def test_wrong_content_is_a_clear_4xx(
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: pdfs.decompression_bomb(MAX_UPLOAD_BYTES)[0],
-        lambda: pdfs.deeply_nested(100_000),
-        pdfs.page_tree_cycle,
-        lambda: pdfs.many_pages(40_000),
+        lambda: hostile_pdfs.decompression_bomb(MAX_UPLOAD_BYTES)[0],
+        lambda: hostile_pdfs.deeply_nested(100_000),
+        hostile_pdfs.page_tree_cycle,
+        lambda: hostile_pdfs.many_pages(40_000),
     ],
     ids=["flate-bomb", "nesting-100k", "page-tree-cycle", "40k-pages"],
 )
@@ -143,12 +143,12 @@ def test_pdf_bombs_are_refused_within_limits(backend: Backend, user: User, build
 
 
 def test_flate_bomb_really_inflates_a_thousandfold() -> None:
-    data, inflated = pdfs.decompression_bomb(MAX_UPLOAD_BYTES)
+    data, inflated = hostile_pdfs.decompression_bomb(MAX_UPLOAD_BYTES)
     assert inflated > 500 * len(data)  # the bomb test above is only meaningful if this holds
 
 
 def test_a_valid_pdf_still_works(backend: Backend, user: User) -> None:
-    response = upload(backend, user, "fine.pdf", pdfs.readable_pdf("Comets have icy tails"))
+    response = upload(backend, user, "fine.pdf", hostile_pdfs.readable_pdf("Comets have icy tails"))
     assert response.status_code == 201, response.text
     with backend.client(**user.headers) as client:
         assert (
