@@ -23,7 +23,7 @@ from pathlib import Path
 from cluster_support import REPO, SCRIPT, Kube
 
 sys.path.insert(0, str(REPO / "tests" / "images"))
-from dockerlib import DOCKER
+from images_docker import DOCKER
 
 REAL_BINARIES = ["kubelet", "kube-proxy", "kube-apiserver", "etcd", "kwokctl"]
 REAL_ADDONS = ["pause.tar", "coredns.tar", "metrics-server.tar", "kube-router"]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from dockerlib import CA_CANARY, DOCKER, REPO, STANDIN_IMAGES, docker, image_exists
+from images_docker import CA_CANARY, DOCKER, REPO, STANDIN_IMAGES, docker, image_exists
 
 OFFICIAL_IMAGES = {"PYTHON_IMAGE": "python:3.13-slim", "NODE_IMAGE": "node:22-slim"}
 # A marker line appended to the CA bundle given to builds: it must never appear in an image.

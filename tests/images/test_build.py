@@ -4,8 +4,8 @@ healthcheck, and nothing from the build: no CA bundle or secret, no compilers, n
 from __future__ import annotations
 
 import pytest
-from dockerlib import CA_CANARY, docker
-from layers import image_config, scan_image
+from images_docker import CA_CANARY, docker
+from images_layers import image_config, scan_image
 
 TARGETS = [("backend", "deps"), ("backend", "test"), ("backend", "runtime"),
            ("frontend", "deps"), ("frontend", "build"), ("frontend", "test"), ("frontend", "runtime")]

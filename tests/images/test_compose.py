@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from compose import compose, without_elasticsearch
-from dockerlib import REPO, docker, free_port, wait_until
+from images_compose import compose, without_elasticsearch
+from images_docker import REPO, docker, free_port, wait_until
 
 COMPOSE_FILE = REPO / "compose.yaml"
 

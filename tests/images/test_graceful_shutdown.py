@@ -29,8 +29,16 @@ from pathlib import Path
 from typing import Self
 
 import pytest
-from dockerlib import Container, docker, free_port, http_get, http_json, run_detached, wait_until
-from stack import start_backend
+from images_docker import (
+    Container,
+    docker,
+    free_port,
+    http_get,
+    http_json,
+    run_detached,
+    wait_until,
+)
+from images_stack import start_backend
 
 NGINX_CONF = """
 worker_processes 1;

@@ -9,9 +9,9 @@ import re
 import uuid
 
 import yaml
-from compose import compose
-from dockerlib import REPO, docker, http_get
-from stack import start_backend
+from images_compose import compose
+from images_docker import REPO, docker, http_get
+from images_stack import start_backend
 
 OBS = REPO / "observability"
 

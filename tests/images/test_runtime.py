@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from dockerlib import Container, docker, http_get, wait_until
-from stack import start_backend, start_frontend
+from images_docker import Container, docker, http_get, wait_until
+from images_stack import start_backend, start_frontend
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from dockerlib import docker
+from images_docker import docker
 
 
 def junit_totals(path: Path) -> dict[str, int]:

@@ -34,8 +34,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dockerlib import CA_CANARY, REPO, docker
-from layers import scan_image
+from images_docker import CA_CANARY, REPO, docker
+from images_layers import scan_image
 
 from pipeline import toolchain
 from pipeline.config import load_config

@@ -9,7 +9,7 @@ import subprocess
 import tarfile
 from dataclasses import dataclass, field
 
-from dockerlib import DOCKER
+from images_docker import DOCKER
 
 # Paths that must not exist in a runtime image: compilers, package-manager caches, build secrets.
 FORBIDDEN_PATHS = [

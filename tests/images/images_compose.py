@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from dockerlib import DOCKER, REPO
+from images_docker import DOCKER, REPO
 
 
 def compose_cli() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from dockerlib import Container, docker, http_get, run_detached, wait_until
+from images_docker import Container, docker, http_get, run_detached, wait_until
 
 # The chart mounts a writable volume at the SQLite directory; a tmpfs stands in for it here.
 BACKEND_DATA = "/var/lib/blog-creator"
