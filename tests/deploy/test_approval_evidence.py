@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 from deploy_fakes import BACKEND, FRONTEND, FakeClock, FakeCluster, make_request, make_target
 

@@ -1,5 +1,5 @@
 """The `metrics` @function: registration through the SDK's loader and schema-validated execution
-through the module harness (tests/module/dagger_harness.py; no engine runs here).
+through the module harness (tests/module/module_dagger_harness.py; no engine runs here).
 
 Asserted on the queries the module would send: the kubeconfig travels only as a Secret ID
 (mounted file), the metrics CLI of the runtime runs with kubectl only, nothing is cached,
@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 import dagger
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.deploy_container import KUBECONFIG_PATH, tool_urls

@@ -3,7 +3,7 @@
 `dagger call` exits 1 for every failure, so the workflows export the report and read its
 `outcome` (`.github/scripts/ci_summary.py outcome`). With --fail-on-error=false a failing
 orchestrator therefore still returns its report directory; by default the call raises with
-the cause. Run through the schema-validating fake engine (tests/module/dagger_harness.py):
+the cause. Run through the schema-validating fake engine (tests/module/module_dagger_harness.py):
 `h.exec_failure` makes the orchestrator's exec exit non-zero with output, as the engine would.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.deploy_container import REPORT_DIR

@@ -1,5 +1,5 @@
 """The deploy @functions: registration through the SDK's loader and schema-validated execution
-through the module helper's harness (tests/module/dagger_harness.py; no engine runs here).
+through the module helper's harness (tests/module/module_dagger_harness.py; no engine runs here).
 
 Asserted on the queries the module would send: the kubeconfig and the smoke token travel only
 as Secret IDs (mounted file / secret variable), never in a query as plaintext or on a command
@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import dagger
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.deploy_container import KUBECONFIG_PATH, tool_urls

@@ -2,7 +2,7 @@
 containers of the call (the k3s service and the tools container), each time in a tmpfs.
 
 Part 1 runs the `deploy` @function through the schema-validating fake engine
-(tests/module/dagger_harness.py; no engine runs here) and asserts on the captured queries: no
+(tests/module/module_dagger_harness.py; no engine runs here) and asserts on the captured queries: no
 cache volume is mounted where the kubeconfig is written or read, no File is taken from a
 container that holds it, nothing is exported, the returned Directory is the reports folder
 only, and no query carries a kubeconfig's plaintext. Part 2 runs the real handoff pieces:
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.deploy import ephemeral

@@ -1,7 +1,7 @@
 """The deploy tools container downloads only what the toolchain table pins, each checked by
 the engine against the table's SHA-256 (`http(checksum:)`), and `--env local` applies the Argo
 Rollouts install manifest from a checksum-verified file, never from a URL (issue 17 item 5 for
-the deploy side). Schema-validated fake engine (tests/module/dagger_harness.py): the engine's
+the deploy side). Schema-validated fake engine (tests/module/module_dagger_harness.py): the engine's
 own checksum comparison does not run here.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 
 from pipeline import toolchain
 from pipeline.deploy import ephemeral

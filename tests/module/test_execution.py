@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 REV = "0123456789abcdef0123456789abcdef01234567"

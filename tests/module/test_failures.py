@@ -2,7 +2,7 @@
 command, its exit code, the tail of stderr and stdout, or the engine's message), and one
 failure never takes the other steps or the reports down.
 
-The fake engine (dagger_harness) answers a failing exec with the engine's EXEC_ERROR, from
+The fake engine (module_dagger_harness) answers a failing exec with the engine's EXEC_ERROR, from
 which dagger-io builds `dagger.ExecError`, and a missing image with "failed to resolve image".
 """
 
@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.config import load_config

@@ -2,7 +2,7 @@
 the tools.Dockerfile stage of its tool (`lint-<tool>`), so a tool whose package cannot be
 installed fails its own step(s), with the build's error as the cause, and every other step runs.
 
-The fake engine (dagger_harness) fails the `dockerBuild` of one stage as the real engine does
+The fake engine (module_dagger_harness) fails the `dockerBuild` of one stage as the real engine does
 when a RUN step of that stage exits non-zero; tests/images/test_tools_image.py builds the same
 stages under real Docker with a broken pin.
 """
@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.config import load_config

@@ -6,7 +6,7 @@ from typing import Any
 
 import anyio
 import dagger
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 MOD = h.load_pipeline_module()

@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import anyio
-import dagger_harness as h
+import module_dagger_harness as h
 import pytest
 
 from pipeline.signing import AUTH_DIR, auth_guard, login_script

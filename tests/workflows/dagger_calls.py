@@ -123,14 +123,14 @@ def _args_of(function: Any) -> dict[str, Arg]:
 
 def load_module() -> Any:
     """The module as `dagger call` sees it: `dagger.mod.cli.load_module()`, through the
-    module suite's harness (tests/module/dagger_harness.py), which sets the loader's
+    module suite's harness (tests/module/module_dagger_harness.py), which sets the loader's
     environment (DAGGER_MODULE, DAGGER_MAIN_OBJECT, DAGGER_DEFAULT_PYTHON_PACKAGE, src/)."""
     harness_dir = str(REPO / "tests" / "module")
     if harness_dir not in sys.path:
         sys.path.insert(0, harness_dir)
-    import dagger_harness
+    import module_dagger_harness
 
-    return dagger_harness.load_pipeline_module()
+    return module_dagger_harness.load_pipeline_module()
 
 
 def module_surface(mod: Any, main: str = "Pipeline") -> Surface:

@@ -6,7 +6,7 @@ tests folder is not a package, so import it by path:
 
     import sys; from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "module"))  # from tests/<x>/
-    import dagger_harness as h
+    import module_dagger_harness as h
 
 API
 ---
