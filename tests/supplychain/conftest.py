@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sc_helpers import APPS, Published, Tools, cosign, push, remove_local_refs
-from sc_registry import Registry, start_registry, stop_registry
-from sc_tools import DOCKER, REPO, find_tool, run
+from supplychain_publishing import APPS, Published, Tools, cosign, push, remove_local_refs
+from supplychain_registry import Registry, start_registry, stop_registry
+from supplychain_tools import DOCKER, REPO, find_tool, run
 
 # tests/images leaves its runtime builds under this prefix; reuse them, else build (cache hits).
 TAG_PREFIX = os.environ.get("IMAGE_TEST_TAG_PREFIX", "blog-creator-test")

@@ -12,9 +12,9 @@ import secrets
 from pathlib import Path
 
 import pytest
-from sc_helpers import APPS, Published, Tools, cosign, json_lines, push
-from sc_registry import Registry
-from sc_tools import DOCKER, run
+from supplychain_publishing import APPS, Published, Tools, cosign, json_lines, push
+from supplychain_registry import Registry
+from supplychain_tools import DOCKER, run
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -14,7 +14,7 @@ from email.message import Message
 from pathlib import Path
 
 import yaml
-from sc_tools import find_tool, run
+from supplychain_tools import find_tool, run
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Shared pieces of the supply-chain suite: what a published image is, push, cosign invocation."""
+"""What a published image is, pushing it, and running cosign on it (the supply-chain suite)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sc_tools import DOCKER, run
+from supplychain_tools import DOCKER, run
 
 APPS = ("backend", "frontend")
 
