@@ -8,7 +8,7 @@ schema in ../shared/dagger/schema.graphqls.
 from __future__ import annotations
 
 import pytest
-from dagger_calls import (
+from workflows_dagger_calls import (
     Arg,
     DaggerStep,
     Fn,

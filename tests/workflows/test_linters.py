@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagger_calls import REPO
+from workflows_dagger_calls import REPO
 
 BROKEN_WORKFLOW = """\
 name: broken

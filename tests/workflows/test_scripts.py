@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagger_calls import REPO
+from workflows_dagger_calls import REPO
 
 SCRIPTS = REPO / ".github" / "scripts"
 DIGEST = "sha256:" + "ab" * 32

@@ -1,7 +1,7 @@
 """The workflow steps that handle tokens, run for real under strace (issue 17 item 4).
 
 Each step's own `run:` script runs with bash as the runner would (tests/workflows/
-workflow_steps.py), and the test asserts that no token is in any process's argument list,
+workflows_steps.py), and the test asserts that no token is in any process's argument list,
 in $GITHUB_ENV or in $GITHUB_OUTPUT; that the secret file is mode 600 under $RUNNER_TEMP;
 and that the step after the deploy removes it.
 
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from dagger_calls import REPO
-from workflow_steps import StepRun, executables, find_step, run_step
+from workflows_dagger_calls import REPO
+from workflows_steps import StepRun, executables, find_step, run_step
 
 CA_PEM = b"-----BEGIN CERTIFICATE-----\nMIIBfakeCAforTests\n-----END CERTIFICATE-----\n"
 CA_B64 = base64.b64encode(CA_PEM).decode()

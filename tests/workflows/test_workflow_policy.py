@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dagger_calls import DAGGER_ACTION, load_workflows
-from dagger_calls import WORKFLOWS as WORKFLOW_DIR
+from workflows_dagger_calls import DAGGER_ACTION, load_workflows
+from workflows_dagger_calls import WORKFLOWS as WORKFLOW_DIR
 
 WORKFLOWS = load_workflows()
 TEXTS = {

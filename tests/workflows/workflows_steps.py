@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagger_calls import REPO, load_workflows
+from workflows_dagger_calls import REPO, load_workflows
 
 
 @dataclass(frozen=True)
