@@ -420,6 +420,7 @@ schema = obj(
                         },
                         "p95LatencySeconds": N(0.01, 60),
                         "errorRatioThreshold": N(0, 1),
+                        "errorRatioFor": {"type": "string", "pattern": DURATION},
                         "restartThreshold": I(1, 100),
                         "severity": enum("info", "warning", "critical"),
                     }
