@@ -6,7 +6,9 @@ before that), then prepares a container with the cluster tools the action runs (
 kubectl, the Argo Rollouts kubectl plugin, cosign), mounts the kubeconfig as a secret file
 (`--env local`: the orchestrator fetches the throwaway cluster's into a tmpfs),
 copies the chart and the whole `pipeline.deploy` package (standard library only) in, and
-runs `python -m pipeline.deploy ACTION ...` — the same CLI that runs on a laptop. Every
+runs `python -m pipeline.deploy ACTION ...` — the same CLI that runs on a laptop. `deploy
+--env local` runs `python -m pipeline.deploy.rehearse deploy ...` instead: the same CLI twice
+on one throwaway cluster, a baseline install and then the release as an upgrade. Every
 decision (gates, strategy, verification, rollback) is made by that plain-Python code.
 """
 
@@ -22,7 +24,7 @@ from dagger import dag
 
 from pipeline import toolchain
 from pipeline.containers import with_ca
-from pipeline.deploy import ephemeral
+from pipeline.deploy import ephemeral, rehearse
 from pipeline.deploy.kube import uses_rollouts
 from pipeline.deploy.request import SMOKE_TOKEN_ENV, ApprovalEvidence, DeployTarget
 from pipeline.deploy.tools import Tool
@@ -226,6 +228,32 @@ def orchestrator_args(inputs: DeployInputs, target: DeployTarget) -> list[str]:
     return args
 
 
+def rehearses_upgrade(inputs: DeployInputs, target: DeployTarget) -> bool:
+    """`deploy --env local` deploys twice on its throwaway cluster: a baseline, then the
+    release as an upgrade (pipeline.deploy.rehearse; a first install runs no canary step)."""
+    return target.ephemeral and inputs.action == "deploy" and not inputs.dry_run
+
+
+def runtime_module(inputs: DeployInputs, target: DeployTarget) -> str:
+    """The deploy runtime's entry point: `pipeline.deploy`, or its two-deploy rehearsal."""
+    return "pipeline.deploy.rehearse" if rehearses_upgrade(inputs, target) else "pipeline.deploy"
+
+
+async def failure_report(
+    done: dagger.Container, inputs: DeployInputs, target: DeployTarget
+) -> str | None:
+    """Where the failed call wrote its report (the rehearsal: the upgrade's, else the
+    baseline's when the baseline failed), or None when it wrote none."""
+    name = f"{inputs.action}-{target.env}.json"
+    paths = [f"{REPORT_DIR}/{name}"]
+    if rehearses_upgrade(inputs, target):
+        paths.append(f"{REPORT_DIR}/{rehearse.BASELINE_DIR}/{name}")
+    for path in paths:
+        if await done.exists(path):
+            return path
+    return None
+
+
 async def run_orchestrator(
     inputs: DeployInputs,
     target: DeployTarget,
@@ -267,15 +295,14 @@ async def run_orchestrator(
     if inputs.cosign_key is not None:
         ctr = ctr.with_file(f"{WORKDIR}/cosign.pub", inputs.cosign_key)
     done = ctr.with_exec(
-        ["python", "-m", "pipeline.deploy", *orchestrator_args(inputs, target)],
+        ["python", "-m", runtime_module(inputs, target), *orchestrator_args(inputs, target)],
         expect=dagger.ReturnType.ANY,
     )
     code = await done.exit_code()
     report = await done.stdout()
     if code != 0:
         # Input errors stop the orchestrator before it writes a report: nothing to return.
-        report_path = f"{REPORT_DIR}/{inputs.action}-{target.env}.json"
-        if inputs.fail_on_error or not await done.exists(report_path):
+        if inputs.fail_on_error or await failure_report(done, inputs, target) is None:
             errors = (await done.stderr()).strip()
             missing = "" if inputs.fail_on_error else "\n(it wrote no report to return)"
             raise DeployFailed(

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from .config import ConfigError, PipelineConfig
+from .deploy.ephemeral import overlay_values
 from .deploy.gates import approval_gate, policy_gates, refused
 from .deploy.kube import uses_rollouts
 from .deploy.request import (
@@ -65,6 +66,8 @@ def target_for(
         timeout_seconds=environment.timeout_seconds,
         smoke_checks=tuple(checks),
         allowlist=tuple(AllowlistedFinding(e.id, e.expires) for e in config.scan.allowlist),
+        # The throwaway cluster's rehearsal overlay (`--set` after the values file).
+        extra_values=overlay_values() if environment.ephemeral else (),
     )
 
 

@@ -481,7 +481,9 @@ class Pipeline:
 
         Returns the report (deploy-ENV.json/.md): `deploy --env staging ... -o reports/deploy`;
         with --fail-on-error=false also when the deploy fails (its `outcome` says how).
-        `--env local` rehearses on a throwaway k3s cluster started as a service.
+        `--env local` rehearses on a throwaway k3s cluster started as a service: it deploys
+        the same images twice there, a baseline install (reports in baseline/) and then the
+        release as an upgrade, so the canary steps and their analysis really run.
         """
         from pipeline.deploy_container import DeployInputs
 

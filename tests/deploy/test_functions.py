@@ -158,12 +158,17 @@ def run_error(
     return str(caught.value), engine
 
 
+# The deploy runtime, and its two-deploy rehearsal of `--env local` (pipeline.deploy.rehearse).
+RUNTIME = ["python", "-m", "pipeline.deploy"]
+REHEARSAL = ["python", "-m", "pipeline.deploy.rehearse"]
+
+
 def orchestrator_exec(engine: h.FakeEngine) -> list[str]:
     """The one orchestrator command (each query of the lazy chain repeats the same exec)."""
     runs = {
         tuple(c.args["args"])
         for c in engine.calls("withExec")
-        if c.args["args"][:3] == ["python", "-m", "pipeline.deploy"]
+        if c.args["args"][:3] in (RUNTIME, REHEARSAL)
     }
     assert len(runs) == 1, runs
     return list(next(iter(runs))[3:])

@@ -46,11 +46,16 @@ def run_local(inputs: dict[str, Any] | None = None) -> tuple[Any, h.FakeEngine]:
     return result, engine
 
 
+# The deploy runtime, and its two-deploy rehearsal of `--env local` (pipeline.deploy.rehearse).
+RUNTIME = ["python", "-m", "pipeline.deploy"]
+REHEARSAL = ["python", "-m", "pipeline.deploy.rehearse"]
+
+
 def orchestrator_args(engine: h.FakeEngine) -> list[str]:
     runs = {
         tuple(c.args["args"])
         for c in engine.calls("withExec")
-        if c.args["args"][:3] == ["python", "-m", "pipeline.deploy"]
+        if c.args["args"][:3] in (RUNTIME, REHEARSAL)
     }
     assert len(runs) == 1, runs
     return list(next(iter(runs)))

@@ -8,9 +8,11 @@ orchestrator in the tools container) reads it into a tmpfs there. No cache volum
 query or return value holds it (Dagger has no File-to-Secret call; `setSecret` would put the
 plaintext into a query). `prepare` then waits for a
 Ready node and installs what the chart needs — the Argo Rollouts controller for
-blueGreen/canary, a Prometheus server for the canary analysis — and the app Secret the chart
-references (a random JWT key written to a temp file, never on a command line). The chart
-values for one node are the environment's own values file (k8s/environments/local.yaml).
+blueGreen/canary, a Prometheus server for the canary analysis (scraping the app as the chart's
+ServiceMonitor asks the Prometheus Operator to) — and the app Secret the chart references (a
+random JWT key written to a temp file, never on a command line). The chart values for one node
+are the environment's own values file (k8s/environments/local.yaml) plus REHEARSAL_OVERLAY.
+`pipeline.deploy.rehearse` runs the two deploys of `deploy --env local` on that cluster.
 """
 
 from __future__ import annotations
@@ -178,6 +180,67 @@ PROMETHEUS_INSTALL = helm.install_chart(
     timeout_s=READY_TIMEOUT_S,
 )
 
+# The rehearsal overlay of the throwaway cluster: `--set` paths applied after the environment's
+# values file (target.extra_values), the mechanism of the real-node rehearsal
+# (tests/rehearsal/rehearsal_target.py). Only the analysis timing of that rehearsal's overlay
+# applies here (same keys, same values: a rehearsal in minutes; tests/rehearsal/README.md gives
+# the reasons): local.yaml is already written for one node, so the real node's other overlay
+# keys (replicas, CPU requests, mesh, Elasticsearch) have nothing to change. The canary pauses
+# stay the chart's (a `--set` of one list index would replace the whole list of steps).
+REHEARSAL_OVERLAY: tuple[tuple[str, str], ...] = (
+    ("analysis.interval", "20s"),
+    ("analysis.window", "1m"),
+    ("analysis.count", "3"),
+)
+SCRAPE_INTERVAL = "15s"  # 4 samples per 1m analysis window (rate() needs two)
+
+
+def overlay_values() -> tuple[str, ...]:
+    """REHEARSAL_OVERLAY as `key=value` strings for target.extra_values."""
+    return tuple(f"{key}={value}" for key, value in REHEARSAL_OVERLAY)
+
+
+def scrape_values(target: DeployTarget) -> str:
+    """Helm values for the Prometheus chart: one scrape job doing what the chart's ServiceMonitor
+    (k8s/chart/templates/servicemonitor.yaml) asks of the Prometheus Operator in production —
+    the app Services with `blog-creator/service-role` active or preview, port `http`, `/metrics`;
+    `job` = the app's name (the Service's without `-preview`, so a pod behind both is one target),
+    `namespace`, and the pod label `rollouts-pod-template-hash` copied onto every series. The
+    canary analysis selects the new pods by exactly these labels; without them it sees no data
+    and fails (no data is never a pass)."""
+    job = f"""- job_name: {target.release}-servicemonitor
+  scrape_interval: {SCRAPE_INTERVAL}
+  scrape_timeout: 10s
+  metrics_path: /metrics
+  kubernetes_sd_configs:
+    - role: endpoints
+      namespaces: {{names: [{target.namespace}]}}
+  relabel_configs:
+    - source_labels: [__meta_kubernetes_service_label_blog_creator_service_role]
+      regex: active|preview
+      action: keep
+    - source_labels: [__meta_kubernetes_service_label_app_kubernetes_io_instance]
+      regex: {target.release}
+      action: keep
+    - source_labels: [__meta_kubernetes_endpoint_port_name]
+      regex: http
+      action: keep
+    - source_labels: [__meta_kubernetes_service_name]
+      regex: (.+?)(-preview)?
+      target_label: job
+    - source_labels: [__meta_kubernetes_service_name]
+      regex: (.+?)(-preview)?
+      target_label: service
+    - source_labels: [__meta_kubernetes_namespace]
+      target_label: namespace
+    - source_labels: [__meta_kubernetes_pod_name]
+      target_label: pod
+    - source_labels: [__meta_kubernetes_pod_label_rollouts_pod_template_hash]
+      target_label: rollouts_pod_template_hash
+"""
+    indented = "".join(f"  {line}\n" for line in job.splitlines())
+    return f"extraScrapeConfigs: |\n{indented}"
+
 
 class EphemeralSetupFailed(Exception):
     """The throwaway cluster could not be prepared; the message says which step."""
@@ -224,13 +287,20 @@ def prepare(tools: ClusterTools, clock: Clock, target: DeployTarget) -> list[str
         )
         done.append(f"Argo Rollouts {ARGO_ROLLOUTS_VERSION} installed")
     if target.strategy == "canary":
-        _ok(
-            tools.run("helm", PROMETHEUS_INSTALL, READY_TIMEOUT_S + 60),
-            "install Prometheus for the canary analysis",
-        )
-        done.append(f"Prometheus at {PROMETHEUS_ADDRESS}")
+        _ok(_install_prometheus(tools, target), "install Prometheus for the canary analysis")
+        done.append(f"Prometheus at {PROMETHEUS_ADDRESS}, scraping like the chart's ServiceMonitor")
     done.append(_app_secret(tools, target))
     return done
+
+
+def _install_prometheus(tools: ClusterTools, target: DeployTarget) -> CommandResult:
+    fd, path = tempfile.mkstemp(prefix="prometheus-values-", suffix=".yaml")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(scrape_values(target))
+        return tools.run("helm", [*PROMETHEUS_INSTALL, "--values", path], READY_TIMEOUT_S + 60)
+    finally:
+        os.unlink(path)
 
 
 def _wait_for_node(tools: ClusterTools, clock: Clock) -> str:
