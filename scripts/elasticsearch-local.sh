@@ -6,6 +6,8 @@
 #        starts a node (port 0/omitted = a free port chosen by the node itself), waits until the
 #        cluster is healthy and prints ELASTICSEARCH_URL=http://127.0.0.1:PORT on stdout.
 #   scripts/elasticsearch-local.sh stop  [--dir D]          stops the node started with that dir
+#   scripts/elasticsearch-local.sh paths                    setup, then prints ES_VERSION, ES_HOME,
+#        ES_CLASSES (the LocalNode launcher) and ES_JAVA_HOME (the JDK used) as NAME=value lines
 #
 # Environment: ES_VERSION (default 9.5.3), ES_JAVA_HOME (a JDK >= 21; default: Temurin 25 if
 # present, else `java` on PATH), ES_HEAP (default 512m), ES_START_TIMEOUT seconds (default 120),
@@ -30,7 +32,7 @@ log() { echo "elasticsearch-local: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -61,7 +63,8 @@ setup() {
     java="$(find_java)"
     javac="$(dirname "$java")/javac"
     [[ -x "$javac" ]] || die "no javac next to $java; ES_JAVA_HOME must point to a JDK, not a JRE"
-    source_hash="$(sha256sum "$SUPPORT_DIR/LocalNode.java" "$SUPPORT_DIR/pom.xml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
+    # contents only: the same files reached by another path (relative, absolute) are the same cache
+    source_hash="$(cat "$SUPPORT_DIR/LocalNode.java" "$SUPPORT_DIR/pom.xml" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)"
     if [[ -f "$ready" && "$(cat "$ready")" == "$source_hash" ]]; then
         return
     fi
@@ -214,8 +217,21 @@ stop() {
     log "stopped node $pid"
 }
 
+# What an image build needs (tests/cluster/real/elasticsearch-image.sh): the assembled node and
+# the JDK its launcher was compiled with.
+paths() {
+    setup
+    local java
+    java="$(find_java)"
+    echo "ES_VERSION=$ES_VERSION"
+    echo "ES_HOME=$ES_HOME_DIR"
+    echo "ES_CLASSES=$VERSION_DIR/classes"
+    echo "ES_JAVA_HOME=$(dirname "$(dirname "$(readlink -f "$java")")")"
+}
+
 case "${1:-}" in
     setup) shift; setup "$@" ;;
+    paths) shift; paths "$@" ;;
     start) shift; start "$@" ;;
     stop) shift; stop "$@" ;;
     *) usage ;;
