@@ -300,16 +300,15 @@ async def run_orchestrator(
     )
     code = await done.exit_code()
     report = await done.stdout()
-    if code != 0:
-        # Input errors stop the orchestrator before it writes a report: nothing to return.
-        if inputs.fail_on_error or await failure_report(done, inputs, target) is None:
-            errors = (await done.stderr()).strip()
-            missing = "" if inputs.fail_on_error else "\n(it wrote no report to return)"
-            raise DeployFailed(
-                f"{inputs.action} --env {target.env} failed (exit {code}):\n"
-                f"{report.strip()}\n{errors}".strip()
-                + missing
-            )
+    # Input errors stop the orchestrator before it writes a report: nothing to return.
+    if code != 0 and (inputs.fail_on_error or await failure_report(done, inputs, target) is None):
+        errors = (await done.stderr()).strip()
+        missing = "" if inputs.fail_on_error else "\n(it wrote no report to return)"
+        raise DeployFailed(
+            f"{inputs.action} --env {target.env} failed (exit {code}):\n"
+            f"{report.strip()}\n{errors}".strip()
+            + missing
+        )
     return done.directory(REPORT_DIR), report
 
 

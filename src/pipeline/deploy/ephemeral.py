@@ -193,6 +193,8 @@ REHEARSAL_OVERLAY: tuple[tuple[str, str], ...] = (
     ("analysis.count", "3"),
 )
 SCRAPE_INTERVAL = "15s"  # 4 samples per 1m analysis window (rate() needs two)
+# The apps the chart makes a ServiceMonitor for (`<app>.metrics: true`; the frontend has none).
+METRICS_APPS = ("backend",)
 
 
 def overlay_values() -> tuple[str, ...]:
@@ -221,6 +223,9 @@ def scrape_values(target: DeployTarget) -> str:
       action: keep
     - source_labels: [__meta_kubernetes_service_label_app_kubernetes_io_instance]
       regex: {target.release}
+      action: keep
+    - source_labels: [__meta_kubernetes_service_label_app_kubernetes_io_component]
+      regex: {"|".join(METRICS_APPS)}
       action: keep
     - source_labels: [__meta_kubernetes_endpoint_port_name]
       regex: http
