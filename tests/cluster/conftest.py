@@ -84,7 +84,8 @@ def real() -> Iterator[RealCluster]:
     missing = real_missing()
     if missing:
         _skip_or_fail(f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root")
-    name = f"real-{uuid.uuid4().hex[:6]}"
+    # REAL_CLUSTER_PREFIX: a prefix of your own when several people share the machine's node slots.
+    name = f"{os.environ.get('REAL_CLUSTER_PREFIX', 'real')}-{uuid.uuid4().hex[:6]}"
     # With the Prometheus Operator built (build --real --with-prometheus; CI builds it), the
     # cluster runs it and a Prometheus configured by the chart's ServiceMonitor/PrometheusRule.
     with_prometheus = prometheus_built() or os.environ.get("CLUSTER_TESTS") == "required"

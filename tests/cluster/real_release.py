@@ -1,5 +1,6 @@
-"""The chart installed on a real node: images built and pushed by digest, Redis, the release,
-and the in-cluster load / connection probes the real-node tests run (bounded, as pods).
+"""The chart installed on a real node: images built and pushed by digest, Redis and
+Elasticsearch in `data`, the release, and the in-cluster load / connection probes the
+real-node tests run (bounded, as pods).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from cluster_support import CHART, CRD_DIR, ENVIRONMENTS, REPO, Kube
@@ -19,6 +21,7 @@ RELEASE = "blog-creator"
 NAMESPACE = "blog"
 BACKEND = f"{RELEASE}-backend"
 FRONTEND = f"{RELEASE}-frontend"
+ELASTICSEARCH = "blog-es-es-default"  # StatefulSet in `data` (ECK's name for cluster blog-es)
 BASE_IMAGES = {"PYTHON_IMAGE": "local/python:3.13-slim", "NODE_IMAGE": "local/node:22-slim"}
 CA = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -49,8 +52,21 @@ def source_tree(tmp: Path) -> Path:
     return tmp
 
 
+@cache
+def elasticsearch_image() -> str:
+    """The local Elasticsearch image (real/elasticsearch-image.sh): built once per content, so
+    once per session at most; later calls (and sessions with the same inputs) reuse the tag."""
+    started = time.monotonic()
+    proc = subprocess.run([str(HERE / "elasticsearch-image.sh")], capture_output=True, text=True,
+                          timeout=900, check=False)
+    assert proc.returncode == 0, f"elasticsearch-image.sh failed:\n{proc.stderr[-3000:]}"
+    tag = proc.stdout.strip().removeprefix("ELASTICSEARCH_IMAGE=")
+    print(f"elasticsearch image {tag} ready in {time.monotonic() - started:.1f}s")
+    return tag
+
+
 def build_images(real: RealCluster, tmp: Path) -> dict[str, str]:
-    """name -> registry/repo@sha256:... for backend, frontend, never-ready and redis."""
+    """name -> registry/repo@sha256:... for backend, frontend, never-ready, redis, elasticsearch."""
     refs: dict[str, str] = {}
     tree = source_tree(tmp)
     for app, var in (("backend", "PYTHON_IMAGE"), ("frontend", "NODE_IMAGE")):
@@ -63,6 +79,7 @@ def build_images(real: RealCluster, tmp: Path) -> dict[str, str]:
                          "--build-arg", f"PYTHON_IMAGE={base_image('PYTHON_IMAGE')}")
     refs["never-ready"] = real.push(never, "blog-creator/never-ready")
     refs["redis"] = real.push(os.environ.get("REDIS_IMAGE", "local/redis:7"), "blog-creator/redis")
+    refs["elasticsearch"] = real.push(elasticsearch_image(), "blog-creator/elasticsearch")
     return refs
 
 
@@ -78,11 +95,14 @@ def image_sets(refs: dict[str, str], backend: str = "backend") -> list[str]:
 class Release:
     kube: Kube
     refs: dict[str, str]
+    # True: the search index is the in-cluster Elasticsearch (values-real-elasticsearch.yaml).
+    elasticsearch: bool = False
 
     def helm_args(self, *extra: str, backend: str = "backend") -> list[str]:
+        overlays = ["values-real.yaml", *(["values-real-elasticsearch.yaml"] if self.elasticsearch else [])]
         return [
             "upgrade", "--install", RELEASE, str(CHART), "-n", NAMESPACE,
-            "-f", str(ENVIRONMENTS / "dev.yaml"), "-f", str(HERE / "values-real.yaml"),
+            "-f", str(ENVIRONMENTS / "dev.yaml"), *(arg for o in overlays for arg in ("-f", str(HERE / o))),
             *image_sets(self.refs, backend), *extra,
         ]
 
@@ -97,18 +117,28 @@ def ready(pod: dict) -> bool:
     )
 
 
-def install_release(real: RealCluster, images: dict[str, str]) -> Release:
-    """Redis in `data`, then the chart (dev + values-real.yaml) by digest, with helm --wait."""
+def install_release(real: RealCluster, images: dict[str, str], elasticsearch: bool | None = None) -> Release:
+    """Redis and (when `images` has it, or elasticsearch=True) Elasticsearch in `data`, then the
+    chart (dev + values-real.yaml [+ values-real-elasticsearch.yaml]) by digest, helm --wait."""
     kube = real.kube
+    with_es = "elasticsearch" in images if elasticsearch is None else elasticsearch
     kube.ok("kubectl", "apply", "--server-side", "-f", str(CRD_DIR), timeout=180)
     kube.ok("kubectl", "wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
     for namespace in ("data", NAMESPACE):
         kube.restricted_namespace(namespace)
     redis = (HERE / "redis.yaml").read_text().replace("@REDIS_IMAGE@", images["redis"])
     kube.ok("kubectl", "apply", "-f", "-", stdin=redis)
+    if with_es:  # starts while Redis does; the backend's readiness needs both
+        es = (HERE / "elasticsearch.yaml").read_text().replace("@ELASTICSEARCH_IMAGE@", images["elasticsearch"])
+        kube.ok("kubectl", "apply", "-f", "-", stdin=es)
     kube.ok("kubectl", "-n", "data", "rollout", "status", "deployment/redis-master", "--timeout=120s")
+    if with_es:
+        started = time.monotonic()
+        kube.ok("kubectl", "-n", "data", "rollout", "status", f"statefulset/{ELASTICSEARCH}", "--timeout=240s",
+                timeout=260)
+        print(f"elasticsearch ready {time.monotonic() - started:.1f}s after Redis")
     kube.app_secret(NAMESPACE)
-    rel = Release(kube, images)
+    rel = Release(kube, images, elasticsearch=with_es)
     started = time.monotonic()
     kube.ok("helm", *rel.helm_args("--wait", "--timeout", "300s"), timeout=360)
     print(f"first install (helm --wait) took {time.monotonic() - started:.1f}s")

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,6 +98,22 @@ def http(url: str, data: dict | None = None, headers: dict[str, str] | None = No
     body = json.dumps(data).encode() if data is not None else None
     request = urllib.request.Request(url, data=body, headers={
         **({"Content-Type": "application/json"} if body else {}), **(headers or {})})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def upload(url: str, filename: str, content: bytes, headers: dict[str, str] | None = None,
+           timeout: float = 30) -> tuple[int, str]:
+    """(status, body) of a multipart/form-data POST of one file (field `file`) to a loopback URL."""
+    assert url.startswith("http://127.0.0.1:"), f"tests talk to loopback only, not {url}"
+    boundary = f"----real-node-{uuid.uuid4().hex}"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url, data=body, headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", **(headers or {})})
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             return response.status, response.read().decode()

@@ -3,7 +3,8 @@
 What kwok cannot show and these tests do: the kubelet runs the probes (an image that is never
 ready stays NotReady and the deploy fails), `helm test` runs its hook commands (a broken
 dependency makes it fail), Services route and resolve by DNS, state is shared between the
-backend replicas (Redis on a PersistentVolume, append-only file), a rolling update under
+backend replicas (Redis on a PersistentVolume, append-only file; the search index in a
+single-node Elasticsearch on a PersistentVolume, image built here), a rolling update under
 load loses no request, the PodDisruptionBudget refuses an eviction, and the pods run under
 the restricted Pod Security profile (non-root, read-only root filesystem).
 
@@ -23,6 +24,7 @@ import pytest
 from cluster_support import Kube
 from real_release import (
     BACKEND,
+    ELASTICSEARCH,
     FRONTEND,
     NAMESPACE,
     RELEASE,
@@ -32,7 +34,7 @@ from real_release import (
     load_pod,
     ready,
 )
-from real_support import RealCluster, http, port_forward, wait_for_body
+from real_support import RealCluster, http, port_forward, upload, wait_for_body
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -68,8 +70,8 @@ def test_services_route_and_resolve_by_name(release: Release) -> None:
     kube = release.kube
     with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
         body = json.loads(wait_for_body(f"{url}/readyz", '"ready"'))
-        # Metadata in Redis (shared by the replicas); no Elasticsearch here: the index is SQLite.
-        assert body == {"status": "ready", "checks": {"redis": "ok", "sqlite": "ok"}}, body
+        # Metadata in Redis, the search index in Elasticsearch: both shared by the replicas.
+        assert body == {"status": "ready", "checks": {"redis": "ok", "elasticsearch": "ok"}}, body
     with port_forward(kube, NAMESPACE, f"svc/{FRONTEND}", 3000) as url:
         page = wait_for_body(f"{url}/", "<html")
         assert "</html>" in page
@@ -125,6 +127,81 @@ def test_redis_keeps_its_data_on_the_persistent_volume(release: Release) -> None
     # The backend reconnects to the new Redis pod and is ready again.
     with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
         wait_for_body(f"{url}/readyz", '"ready"', timeout=90)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in(url: str) -> dict[str, str]:
+    """A new account through the backend at `url`; the Authorization header of its access token."""
+    email = f"search-{uuid.uuid4().hex[:8]}@example.com"
+    status, body = http(f"{url}/api/v1/auth/register", timeout=30,
+                        data={"email": email, "password": PASSWORD, "full_name": "Search Test"})
+    assert status == 201, body
+    status, body = http(f"{url}/api/v1/auth/login", data={"email": email, "password": PASSWORD}, timeout=30)
+    assert status == 200, body
+    return {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+
+
+def search(url: str, auth: dict[str, str], query: str) -> list[dict]:
+    status, body = http(f"{url}/api/v1/documents/search", data={"query": query, "k": 5}, headers=auth, timeout=30)
+    assert status == 200, body
+    return json.loads(body)["results"]
+
+
+def es_count(kube: Kube, word: str) -> int:
+    """Chunks holding `word` in the backend's index, asked of Elasticsearch itself."""
+    with port_forward(kube, "data", "svc/blog-es-es-http", 9200) as url:
+        status, body = http(f"{url}/blog-chunks/_count?q=text:{word}")
+    assert status == 200, body
+    return json.loads(body)["count"]
+
+
+@pytest.fixture(scope="module")
+def indexed(release: Release) -> dict:
+    """A document uploaded through backend replica 1 (its pod, not the Service)."""
+    assert release.elasticsearch, "the release runs without Elasticsearch"
+    first, second = sorted(p["metadata"]["name"] for p in release.pods("backend"))
+    word = f"quokka{uuid.uuid4().hex[:8]}"
+    with port_forward(release.kube, NAMESPACE, f"pod/{first}", 8000) as url:
+        auth = sign_in(url)
+        text = f"# Field notes\n\nThe {word} crossed the real node's pod network at noon.\n"
+        status, body = upload(f"{url}/api/v1/documents", "field-notes.md", text.encode(), headers=auth)
+        assert status == 201, body
+    return {"auth": auth, "word": word, "document": json.loads(body)["id"], "pods": (first, second)}
+
+
+def test_backend_replicas_share_the_search_index_through_elasticsearch(release: Release, indexed: dict) -> None:
+    _, second = indexed["pods"]
+    with port_forward(release.kube, NAMESPACE, f"pod/{second}", 8000) as url:
+        hits = search(url, indexed["auth"], indexed["word"])
+        assert [h["document_id"] for h in hits] == [indexed["document"]], hits
+        assert indexed["word"] in hits[0]["snippet"] and hits[0]["filename"] == "field-notes.md", hits
+        # A word nobody uploaded finds nothing: the hit above is the query's, not any document.
+        assert search(url, indexed["auth"], f"wombat{uuid.uuid4().hex[:8]}") == []
+    # The chunk lives in Elasticsearch (not in a pod's SQLite file).
+    assert es_count(release.kube, indexed["word"]) == 1
+
+
+def test_elasticsearch_keeps_the_index_on_its_persistent_volume_across_a_restart(release: Release, indexed: dict) -> None:
+    kube = release.kube
+    pod = f"{ELASTICSEARCH}-0"
+    uid_before = kube.get("pod", pod, "-n", "data")["metadata"]["uid"]
+    kube.ok("kubectl", "-n", "data", "delete", "pod", pod, "--wait=true", timeout=120)
+    kube.ok("kubectl", "-n", "data", "rollout", "status", f"statefulset/{ELASTICSEARCH}", "--timeout=240s", timeout=260)
+    kube.wait_until(lambda: ready(kube.get("pod", pod, "-n", "data")), timeout=180, what="Elasticsearch to be ready again")
+    assert kube.get("pod", pod, "-n", "data")["metadata"]["uid"] != uid_before
+    pvc = kube.get("pvc", f"elasticsearch-data-{pod}", "-n", "data")
+    assert pvc["status"]["phase"] == "Bound" and pvc["spec"]["volumeName"].startswith("hostpath-pv")
+    assert es_count(kube, indexed["word"]) == 1
+    # Both backend replicas are ready again and search the index the new pod recovered.
+    with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
+        body = json.loads(wait_for_body(f"{url}/readyz", '"ready"', timeout=120))
+        assert body["checks"] == {"redis": "ok", "elasticsearch": "ok"}, body
+    for name in indexed["pods"]:
+        with port_forward(kube, NAMESPACE, f"pod/{name}", 8000) as url:
+            hits = search(url, indexed["auth"], indexed["word"])
+            assert [h["document_id"] for h in hits] == [indexed["document"]], (name, hits)
 
 
 def test_restricted_pod_security_is_enforced_and_the_pods_still_run(release: Release) -> None:
