@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kwok_cluster import ROOT, start_cluster
+from kwok_cluster import ROOT, apply_shared_crds, deploy_cli, kubectl, start_cluster
 
 from pipeline.deploy import dora, history
 from pipeline.deploy.__main__ import main as deploy_main
@@ -231,39 +231,16 @@ def cluster() -> Iterator[tuple[str, SubprocessClusterTools]]:
     yield from start_cluster("metrics")
 
 
-def _kubectl(tools: SubprocessClusterTools, *args: str) -> str:
-    done = tools.run("kubectl", list(args), 120)
-    assert done.ok, done.reason(10)
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def namespace(cluster: tuple[str, SubprocessClusterTools]) -> str:
     _, tools = cluster
-    crds = (ROOT.parent / "shared" / "crds").resolve()
-    _kubectl(tools, "apply", "--server-side", "-f", str(crds))
-    _kubectl(tools, "wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
-    _kubectl(tools, "create", "namespace", NAMESPACE)
-    _kubectl(
+    apply_shared_crds(tools)
+    kubectl(tools, "create", "namespace", NAMESPACE)
+    kubectl(
         tools, "-n", NAMESPACE, "create", "secret", "generic", "blog-creator-secrets",
         "--from-literal=jwt-secret=metrics-test-only",
     )  # fmt: skip
     return NAMESPACE
-
-
-def _deploy(
-    cluster: tuple[str, SubprocessClusterTools], target: Path, out: Path, *args: str
-) -> tuple[int, dict[str, object]]:
-    kubeconfig, tools = cluster
-    argv = [
-        args[0],
-        "--target", str(target), "--chart", str(ROOT / "k8s/chart"),
-        "--values-root", str(ROOT), "--kubeconfig", kubeconfig, "--report-dir", str(out),
-        *args[1:],
-    ]  # fmt: skip
-    code = deploy_main(argv, tools_factory=lambda _k, _c: tools)
-    reports = sorted(out.glob(f"{args[0]}-*.json"))
-    return code, json.loads(reports[0].read_text()) if reports else {}
 
 
 def _images(backend: str) -> list[str]:
@@ -294,22 +271,22 @@ def test_deploys_and_rollbacks_are_recorded_in_a_configmap_and_read_by_metrics(
     )
     commit_time = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
     good = "ghcr.io/acme/backend@sha256:" + "1" * 64
-    code, first = _deploy(
+    code, first = deploy_cli(
         cluster, target, tmp_path / "1", "deploy", *_images(good),
         "--commit", "c0ffee1", "--commit-time", commit_time,
     )  # fmt: skip
     assert code == EXIT_OK, first.get("message")
     bad = "ghcr.io/acme/unpullable/backend@sha256:" + "2" * 64
-    code, second = _deploy(
+    code, second = deploy_cli(
         cluster, target, tmp_path / "2", "deploy", *_images(bad), "--commit", "badbad2"
     )
     assert code == EXIT_ROLLED_BACK, second.get("message")
-    code, back = _deploy(cluster, target, tmp_path / "3", "rollback", "--revision", "1")
+    code, back = deploy_cli(cluster, target, tmp_path / "3", "rollback", "--revision", "1")
     assert code == EXIT_OK, back.get("message")
-    code, _ = _deploy(cluster, target, tmp_path / "4", "status")  # not a change: not recorded
+    code, _ = deploy_cli(cluster, target, tmp_path / "4", "status")  # not a change: not recorded
 
     stored = json.loads(
-        _kubectl(tools, "-n", namespace, "get", "configmap", "blog-deploy-history", "-o", "json")
+        kubectl(tools, "-n", namespace, "get", "configmap", "blog-deploy-history", "-o", "json")
     )
     records = history.decode(stored["data"]["records.json"], "test")
     assert [(r.action, r.outcome) for r in records] == [
@@ -376,7 +353,7 @@ def test_the_history_stays_within_its_bounds_on_the_api_server(
         == ""
     )
     stored = json.loads(
-        _kubectl(tools, "-n", namespace, "get", "configmap", "bound-deploy-history", "-o", "json")
+        kubectl(tools, "-n", namespace, "get", "configmap", "bound-deploy-history", "-o", "json")
     )
     text = stored["data"]["records.json"]
     assert len(text.encode()) <= history.MAX_BYTES
@@ -456,11 +433,11 @@ def test_metrics_need_only_read_access_to_the_one_configmap(
     assert history.append(tools, target, rec("deploy", "succeeded", t(1, 10), commit="r")) == ""
     manifest = tmp_path / "rbac.yaml"
     manifest.write_text(READER_RBAC.replace("NS", namespace))
-    _kubectl(tools, "apply", "-f", str(manifest))
-    token = _kubectl(
+    kubectl(tools, "apply", "-f", str(manifest))
+    token = kubectl(
         tools, "-n", namespace, "create", "token", "metrics-reader", "--duration", "10m"
     ).strip()
-    admin = json.loads(_kubectl(tools, "config", "view", "--raw", "--minify", "-o", "json"))
+    admin = json.loads(kubectl(tools, "config", "view", "--raw", "--minify", "-o", "json"))
     cluster_entry = admin["clusters"][0]
     reader = {
         "apiVersion": "v1",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kwok_cluster import ROOT, TOOLS_BIN, start_cluster
+from kwok_cluster import ROOT, TOOLS_BIN, apply_shared_crds, kubectl, start_cluster
 
 from pipeline.config import ConfigError, parse_config_text
 from pipeline.deploy import preview
@@ -202,20 +202,12 @@ def test_bad_cli_input_is_refused_before_touching_a_cluster(
 def cluster() -> Iterator[tuple[str, SubprocessClusterTools]]:
     for found in start_cluster("preview"):
         _, tools = found
-        crds = (ROOT.parent / "shared" / "crds").resolve()
-        _ok(tools, "apply", "--server-side", "-f", str(crds))
-        _ok(tools, "wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
+        apply_shared_crds(tools)
         yield found
 
 
-def _ok(tools: SubprocessClusterTools, *args: str) -> str:
-    done = tools.run("kubectl", list(args), 150)
-    assert done.ok, done.reason(10)
-    return done.stdout
-
-
 def _get(tools: SubprocessClusterTools, *args: str) -> Any:
-    return json.loads(_ok(tools, "get", *args, "-o", "json"))
+    return json.loads(kubectl(tools, "get", *args, "-o", "json"))
 
 
 def _context(kubeconfig: str) -> str:
@@ -243,7 +235,7 @@ def test_two_previews_at_once_quota_enforced_gc_and_down_remove_only_their_own(
 ) -> None:
     _, tools = cluster
     # Somebody else's namespace that merely looks like a preview: never touched.
-    _ok(tools, "create", "namespace", "pr-99")
+    kubectl(tools, "create", "namespace", "pr-99")
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         codes = list(
@@ -326,7 +318,7 @@ def test_two_previews_at_once_quota_enforced_gc_and_down_remove_only_their_own(
 
     # gc: PR 12 has expired, PR 11 has not; pr-99 is not a preview.
     past = str(int(dt.datetime.now(dt.UTC).timestamp()) - 60)
-    _ok(tools, "label", "namespace", "pr-12", f"{preview.LABEL_EXPIRES}={past}", "--overwrite")
+    kubectl(tools, "label", "namespace", "pr-12", f"{preview.LABEL_EXPIRES}={past}", "--overwrite")
     assert _cli(cluster, tmp_path / "gc", "gc") == EXIT_OK
     names = {n["metadata"]["name"] for n in _get(tools, "namespaces")["items"]}
     assert "pr-12" not in names and {"pr-11", "pr-99"} <= names
@@ -379,7 +371,7 @@ def test_a_preview_with_tls_gets_a_copy_of_the_wildcard_certificate(
     }  # fmt: skip
     manifest = tmp_path / "tls.json"
     manifest.write_text(json.dumps(secret))
-    _ok(tools, "apply", "-f", str(manifest))
+    kubectl(tools, "apply", "-f", str(manifest))
     assert up(13) == EXIT_OK
     copied = _get(tools, "secret", "wildcard-tls", "-n", "pr-13")
     assert copied["type"] == "kubernetes.io/tls" and copied["data"] == secret["data"]
