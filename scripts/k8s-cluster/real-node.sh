@@ -374,8 +374,10 @@ real_prometheus_up() {  # --with-prometheus: the operator (host process) and a P
   done
   # The operator's own CRDs (Prometheus, Alertmanager, ... and its ServiceMonitor/PrometheusRule).
   "$kubectl" --kubeconfig "$kubeconfig" apply --server-side --force-conflicts -f "$prometheus_addons/crds" >/dev/null
-  "$kubectl" --kubeconfig "$kubeconfig" wait --for condition=established --timeout=60s \
-    crd/prometheuses.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com >/dev/null
+  # Retried: `kubectl wait` on a CRD the API server has not given a status yet fails at once
+  # (".status.conditions accessor error: <nil>") instead of waiting; seen on a loaded machine.
+  wait_for 60 "the operator's CRDs to be established" "$kubectl" --kubeconfig "$kubeconfig" wait \
+    --for condition=established --timeout=10s crd/prometheuses.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com
   # A host process like the rollouts controller; it has no --kubeconfig flag: the API server
   # address and the admin certificate of kwokctl's PKI instead.
   local pki="$KWOK_WORKDIR/clusters/$name/pki" server
