@@ -22,6 +22,7 @@ PENDING_RENAMES: dict[str, str] = {
     "tests/cluster/real_release.py": "cluster_real_release.py",
     "tests/deploy/e2e_cluster_cycle.py": "deploy_release_cycle.py",
     "tests/deploy/kwok_cluster.py": "deploy_kwok_cluster.py",
+    "tests/rehearsal/judge.py": "rehearsal_judge.py",
     "tests/rehearsal/prober.py": "rehearsal_prober.py",
     "tests/rehearsal/prometheus_config.py": "rehearsal_prometheus_config.py",
     "tests/rehearsal/service_proxy.py": "rehearsal_service_proxy.py",
