@@ -3,9 +3,10 @@
     python tests/rehearsal/service_proxy.py KUBECONFIG NAMESPACE SERVICE PORT LISTEN_PORT MAX_SECONDS
 
 Listens on 127.0.0.1:LISTEN_PORT and forwards each connection to the Service's ClusterIP (looked
-up per connection, so it works before the first install and across Service changes); kube-proxy
-then balances over the ready pods like an ingress controller would. Only this cluster's Service
-addresses are dialled. Stops after MAX_SECONDS.
+up every 2 s in the background, so it works before the first install and across Service changes,
+and no connection waits for kubectl); kube-proxy then balances over the ready pods like an
+ingress controller would. Only this cluster's Service addresses are dialled. Stops after
+MAX_SECONDS.
 """
 
 from __future__ import annotations
@@ -16,35 +17,33 @@ import subprocess
 import sys
 import time
 
-_cache: dict[str, tuple[float, str]] = {}
+REFRESH_S = 2
 
 
 def cluster_ip(kubeconfig: str, namespace: str, service: str) -> str:
-    now = time.monotonic()
-    hit = _cache.get(service)
-    if hit and now - hit[0] < 2:
-        return hit[1]
-    done = subprocess.run(
-        [
-            "kubectl",
-            "--kubeconfig",
-            kubeconfig,
-            "-n",
-            namespace,
-            "get",
-            "service",
-            service,
-            "-o",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    )
-    ip = json.loads(done.stdout)["spec"]["clusterIP"] if done.returncode == 0 else ""
-    _cache[service] = (now, ip)
-    return ip
+    """The Service's ClusterIP, "" when it cannot be read (not installed yet, API server slow)."""
+    try:
+        done = subprocess.run(
+            [
+                "kubectl",
+                "--kubeconfig",
+                kubeconfig,
+                "-n",
+                namespace,
+                "get",
+                "service",
+                service,
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return ""
+    return json.loads(done.stdout)["spec"]["clusterIP"] if done.returncode == 0 else ""
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -61,8 +60,18 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 async def main(
     kubeconfig: str, namespace: str, service: str, port: int, listen: int, max_s: float
 ) -> None:
+    known = {"ip": ""}
+
+    async def refresh() -> None:
+        end = time.monotonic() + max_s
+        while time.monotonic() < end:
+            ip = await asyncio.to_thread(cluster_ip, kubeconfig, namespace, service)
+            if ip or not known["ip"]:  # a failed lookup (API server busy) keeps the last address
+                known["ip"] = ip
+            await asyncio.sleep(REFRESH_S)
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        ip = await asyncio.to_thread(cluster_ip, kubeconfig, namespace, service)
+        ip = known["ip"]
         if not ip:
             writer.close()
             return
@@ -74,8 +83,10 @@ async def main(
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    refresher = asyncio.create_task(refresh())
     async with server:
         await asyncio.sleep(max_s)
+    refresher.cancel()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def listed() -> dict[str, dict[str, str]]:
         if not match:
             continue
         envs, key, _value, reason = match.groups()
+        if key.startswith(("values:", "target:")):
+            continue  # a drill setting (test_every_drill_setting_of_the_script_is_listed)
         for env in (e.strip() for e in envs.split(",")):
             assert env in out, f"README row for unknown environment {env!r}: {line}"
             out[env][key] = reason.strip()
@@ -183,3 +185,25 @@ def test_the_rehearsal_script_installs_then_upgrades_each_environment() -> None:
         assert len(deploys) >= 2 and len(set(deploys[:2])) == 2, (
             f"scripts/rehearsal.sh must install {env} and then upgrade it to another release: {deploys}"
         )
+
+
+DRILL_ROW = re.compile(r"^\| ([a-z ]+) \| `((?:values|target):[^`]+)` \| ([^|]*) \| ([^|]+) \|$")
+
+
+def test_every_drill_setting_of_the_script_is_listed() -> None:
+    """A drill's per-deploy deviation (deploy_env ... values:K=V / target:K=V) is as explicit
+    as the overlay: listed with its value and reason in README.md "Drill settings"."""
+    table = {}
+    for line in (HERE / "README.md").read_text().splitlines():
+        match = DRILL_ROW.match(line.strip())
+        if match:
+            table[match.group(2)] = (match.group(3).strip(), match.group(4).strip())
+    script = (ROOT / "scripts/rehearsal.sh").read_text()
+    used = re.findall(r"^\s*deploy_env \S+ \S+ \d+ \S+ ([^|]+?)\s*(?:\|\|.*)?$", script, re.MULTILINE)
+    settings = [s for group in used for s in group.split()]
+    assert settings, "scripts/rehearsal.sh passes no drill settings: is the pattern stale?"
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        assert key in table, f"scripts/rehearsal.sh passes {setting}: list it in README 'Drill settings'"
+        assert table[key][0] == value, f"{key}: README says {table[key][0]!r}, the script {value!r}"
+        assert len(table[key][1]) >= 10, f"{key}: give the reason"
