@@ -32,19 +32,24 @@ import module_dagger_harness as h
 import pytest
 import yaml
 from deploy_fakes import FakeClock, FakeCluster
+from module_local_rehearsal import (
+    BACKEND,
+    DIGEST,
+    FRONTEND,
+    KUBECONFIG_TEXT,
+    ROOT,
+    RolloutsCluster,
+    local_target,
+    rehearse_run,
+)
 
 from pipeline.config import parse_config_text
 from pipeline.deploy import ephemeral, rehearse
 from pipeline.deploy.request import DeployInputError, DeployTarget
-from pipeline.deploy_targets import target_for
 
-ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = (
     Path(os.environ.get("TOOLS_DIR", str(Path.home() / ".cache/blog-creator/tools"))) / "bin"
 )
-DIGEST = "sha256:" + "e" * 64
-BACKEND = f"ghcr.io/blog-creator-agent/blog-creator-agent/backend@{DIGEST}"
-FRONTEND = f"ghcr.io/blog-creator-agent/blog-creator-agent/frontend@{DIGEST}"
 RELEASE = json.dumps(
     {
         "images": {"backend": {"ref": BACKEND}, "frontend": {"ref": FRONTEND}},
@@ -54,11 +59,6 @@ RELEASE = json.dumps(
 OVERLAY = ["analysis.interval=20s", "analysis.window=1m", "analysis.count=3"]
 REHEARSAL = ["python", "-m", "pipeline.deploy.rehearse"]
 RUNTIME = ["python", "-m", "pipeline.deploy"]
-
-
-def local_target() -> dict[str, Any]:
-    config = parse_config_text((ROOT / "pipeline.yaml").read_text())
-    return target_for(config, "local").to_json()
 
 
 # ---- 1. the queries ---------------------------------------------------------------------
@@ -165,78 +165,6 @@ def test_no_report_at_all_still_fails_without_fail_on_error() -> None:
 # ---- 2. the two deploys, run in-process against the fake cluster -------------------------
 
 
-KUBECONFIG_TEXT = (
-    "apiVersion: v1\nclusters:\n- cluster:\n    server: https://k3s:6443\n  name: default\n"
-    "users:\n- name: default\n  user:\n    client-key-data: placeholder\n"
-)
-
-
-class OneShotHandoff:
-    """The k3s service's handoff on loopback: serves the kubeconfig once, counts connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(10)
-        self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
-        self.connections = 0
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        served = False
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                self.connections += 1
-                if not served:
-                    conn.sendall(KUBECONFIG_TEXT.encode())
-                    served = True
-
-    def close(self) -> None:
-        self.sock.close()
-        self.thread.join(timeout=5)
-
-
-def rehearse_run(
-    tmp_path: Path, cluster: FakeCluster, clock: FakeClock, version: str = "1.2.3"
-) -> tuple[int, OneShotHandoff]:
-    target = tmp_path / "target.json"
-    target.write_text(json.dumps(local_target()))
-    handoff = OneShotHandoff()
-    try:
-        code = rehearse.main(
-            [
-                "deploy",
-                "--target",
-                str(target),
-                "--chart",
-                str(ROOT / "k8s/chart"),
-                "--values-root",
-                str(ROOT),
-                "--report-dir",
-                str(tmp_path / "reports"),
-                "--backend-image",
-                BACKEND,
-                "--frontend-image",
-                FRONTEND,
-                "--version",
-                version,
-                "--kubeconfig",
-                str(tmp_path / "kubeconfig"),
-                "--kubeconfig-from",
-                handoff.address,
-            ],
-            tools_factory=lambda kubeconfig, context: cluster,
-            clock=clock,
-        )
-    finally:
-        handoff.close()
-    return code, handoff
-
-
 def release_upgrades(cluster: FakeCluster) -> list[str]:
     return [
         c for c in cluster.commands("helm") if c.startswith("helm upgrade --install blog-creator ")
@@ -245,7 +173,7 @@ def release_upgrades(cluster: FakeCluster) -> list[str]:
 
 def test_baseline_install_then_the_release_as_upgrade(tmp_path: Path) -> None:
     clock = FakeClock()
-    cluster = FakeCluster(clock, strategy="canary", history=[])
+    cluster = RolloutsCluster(clock, strategy="canary", history=[])
     code, handoff = rehearse_run(tmp_path, cluster, clock)
     assert code == 0
     assert handoff.connections == 1  # the one-shot kubeconfig is fetched once, before both
@@ -280,6 +208,20 @@ def test_baseline_install_then_the_release_as_upgrade(tmp_path: Path) -> None:
     first, second = (commands.index(u) for u in release_upgrades(cluster))
     assert raw in commands[first:second]
     assert all(c == raw for c in commands[:first] if "auth/me" in c)
+    # what the controller ran, read after the upgrade, beside both exit codes
+    runs = "kubectl get analysisruns.argoproj.io --namespace blog-local --output json"
+    assert commands.index(runs) > second
+    summary = json.loads((tmp_path / "reports" / rehearse.REHEARSAL_REPORT).read_text())
+    assert summary["baseline"] == {"report": "baseline/deploy-local.json", "exit_code": 0}
+    assert summary["upgrade"] == {"report": "deploy-local.json", "exit_code": 0}
+    assert summary["analysis_runs"] == [
+        {
+            "name": "blog-creator-backend-6c9f7d-2-1",
+            "phase": "Successful",
+            "rollout": "blog-creator-backend",
+        }
+    ]
+    assert summary["traffic"]["sent"] >= 1 and summary["analysis_runs_error"] == ""
 
 
 def test_a_failed_baseline_is_not_upgraded(
@@ -294,6 +236,8 @@ def test_a_failed_baseline_is_not_upgraded(
     assert (tmp_path / "reports/baseline/deploy-local.json").exists()
     assert "baseline install failed" in capsys.readouterr().out
     assert not [c for c in cluster.commands() if "auth/me" in c]
+    summary = json.loads((tmp_path / "reports" / rehearse.REHEARSAL_REPORT).read_text())
+    assert summary["upgrade"] is None and summary["baseline"]["exit_code"] == code
 
 
 def test_a_handoff_that_serves_nothing_refuses_before_any_deploy(tmp_path: Path) -> None:

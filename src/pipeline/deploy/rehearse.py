@@ -18,11 +18,14 @@ TRAFFIC_INTERVAL_S to the backend Service through the API server's service proxy
 smoke checks reach the app here) — traffic only to this call's own cluster. The kubeconfig is
 fetched once (`--kubeconfig-from`, a one-shot handoff) before the first deploy. Exit code: the
 baseline's when it failed (the upgrade is then not attempted), else the upgrade's.
+REPORT_DIR/rehearsal-local.json records both exit codes, the AnalysisRuns the controller ran
+and the traffic sent (the nightly checks from it that an upgrade with analysis happened).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 
 from . import ephemeral
 from .__main__ import main as deploy_main
+from .kube import as_dict, as_list, get, list_items
 from .report import EXIT_REFUSED
 from .request import DeployInputError, DeployTarget
 from .tools import Clock, ClusterTools, SubprocessClusterTools
@@ -40,6 +44,8 @@ LABEL_MAX = 63  # app.kubernetes.io/version is a label value
 TRAFFIC_INTERVAL_S = 0.5
 TRAFFIC_MAX_S = 3600.0  # bounded in time and count, whatever the deploy does
 TRAFFIC_PATH = "/api/v1/auth/me"  # the API stack (401 without a token); not a probe route
+# What the two deploys did, for the nightly's D6 check (.github/scripts/rehearsal_upgraded.py).
+REHEARSAL_REPORT = "rehearsal-local.json"
 
 ToolsFactory = Callable[[str | None, str | None], ClusterTools]
 
@@ -119,6 +125,37 @@ class Traffic:
         return self.count
 
 
+def analysis_runs(tools: ClusterTools, target: DeployTarget) -> tuple[list[dict[str, str]], str]:
+    """The AnalysisRuns the Argo Rollouts controller created in the namespace (name, phase,
+    owning Rollout), or the reason they could not be read."""
+    done = get(tools, ["analysisruns.argoproj.io", "--namespace", target.namespace])
+    if not done.ok:
+        return [], f"kubectl get analysisruns failed: {done.reason(2)}"
+    try:
+        data: object = json.loads(done.stdout or "{}")
+    except ValueError:
+        return [], "kubectl get analysisruns: the answer is not JSON"
+    runs: list[dict[str, str]] = []
+    for item in list_items(data):
+        meta, status = as_dict(item.get("metadata")), as_dict(item.get("status"))
+        owners = [str(as_dict(o).get("name", "")) for o in as_list(meta.get("ownerReferences"))]
+        runs.append(
+            {
+                "name": str(meta.get("name", "")),
+                "phase": str(status.get("phase", "")),
+                "rollout": owners[0] if owners else "",
+            }
+        )
+    return runs, ""
+
+
+def write_summary(report_dir: str, summary: dict[str, object]) -> None:
+    os.makedirs(report_dir, exist_ok=True)
+    with open(os.path.join(report_dir, REHEARSAL_REPORT), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+        f.write("\n")
+
+
 def _target(path: str | None) -> DeployTarget:
     if not path:
         raise DeployInputError("rehearse: --target is required")
@@ -147,10 +184,20 @@ def main(
         print(f"deploy: error: {e}", file=sys.stderr)
         return EXIT_REFUSED
     factory = tools_factory or _subprocess_tools
+    report_dir = _flag(upgrade, "--report-dir") or "reports/deploy"
+    report = f"deploy-{target.env}.json"
+    summary: dict[str, object] = {
+        "env": target.env,
+        "strategy": target.strategy,
+        "baseline": {"report": f"{BASELINE_DIR}/{report}", "exit_code": None},
+        "upgrade": None,
+    }
     print("## 1/2 Baseline install (a first install: Argo Rollouts runs no canary step)\n")
     sys.stdout.flush()
     code = deploy_main(baseline, factory, clock)
+    summary["baseline"] = {"report": f"{BASELINE_DIR}/{report}", "exit_code": code}
     if code != 0:
+        write_summary(report_dir, summary)
         print(
             f"\nbaseline install failed (exit {code}): the requested release was not deployed; "
             f"see {_flag(baseline, '--report-dir')}"
@@ -158,20 +205,25 @@ def main(
         return code
     print("\n## 2/2 The requested release as an upgrade (canary steps and analysis run)\n")
     sys.stdout.flush()
-    traffic = None
-    if target.strategy == "canary":
-        traffic = Traffic(factory(kubeconfig, _flag(args, "--context") or target.context), target)
+    tools = factory(kubeconfig, _flag(args, "--context") or target.context)
+    traffic = Traffic(tools, target) if target.strategy == "canary" else None
+    if traffic is not None:
         traffic.start()
     try:
         code = deploy_main(upgrade, factory, clock)
     finally:
-        if traffic is not None:
-            count = traffic.stop()
-            print(
-                f"rehearsal traffic: {count.sent} GET {TRAFFIC_PATH} through the API server "
-                f"proxy ({count.answered_2xx} answered 2xx)",
-                file=sys.stderr,
-            )
+        count = traffic.stop() if traffic is not None else TrafficCount()
+    runs, error = analysis_runs(tools, target)
+    summary["upgrade"] = {"report": report, "exit_code": code}
+    summary["analysis_runs"] = runs
+    summary["analysis_runs_error"] = error
+    summary["traffic"] = {"path": TRAFFIC_PATH, **count.__dict__}
+    write_summary(report_dir, summary)
+    phases = ", ".join(f"{r['name']}: {r['phase']}" for r in runs) or error or "none"
+    print(
+        f"\nrehearsal: {count.sent} GET {TRAFFIC_PATH} through the API server proxy during "
+        f"the upgrade; AnalysisRuns: {phases}"
+    )
     return code
 
 
