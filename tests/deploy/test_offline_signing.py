@@ -44,3 +44,20 @@ def test_target_json_round_trip_and_bad_values() -> None:
     assert (again.signature_tlog, again.registry_http) == (False, True)
     with pytest.raises(DeployInputError, match="target.signature_tlog"):
         DeployTarget.from_json({**target.to_json(), "signature_tlog": "no"})
+
+
+def test_a_cosign_refusal_names_the_error_not_the_offline_warning() -> None:
+    """Seen in the rehearsal (drill c): cosign's TUF warning filled the refusal's reason."""
+    from pipeline.deploy.gates import cosign_failure
+    from pipeline.deploy.tools import CommandResult
+
+    stderr = (
+        "WARNING: Could not fetch trusted_root.json from the TUF repository. Continuing with "
+        'individual targets. Error from TUF: error getting live trusted root: Get "https://tuf-'
+        'repo-cdn.sigstore.dev/14.root.json": no such host\n'
+        "Error: no signatures found\nerror during command execution: no signatures found\n"
+    )
+    reason = cosign_failure(CommandResult(("cosign", "verify"), 1, "", stderr))
+    assert reason == "Error: no signatures found | error during command execution: no signatures found"
+    assert cosign_failure(CommandResult(("cosign",), 1, "", "WARNING: only this\n")) == "WARNING: only this"
+    assert cosign_failure(CommandResult(("cosign",), 2)) == "exit code 2"

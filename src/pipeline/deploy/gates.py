@@ -11,7 +11,7 @@ import datetime as dt
 
 from .report import CheckRecord
 from .request import APPS, ApprovalEvidence, DeployRequest, run_url_problem
-from .tools import ClusterTools
+from .tools import ClusterTools, CommandResult
 
 COSIGN_TIMEOUT_S = 60
 
@@ -204,7 +204,7 @@ def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[CheckRe
         else:
             results.append(
                 CheckRecord(
-                    f"signature:{app}", False, f"cosign could not verify {image}: {done.reason(3)}"
+                    f"signature:{app}", False, f"cosign could not verify {image}: {cosign_failure(done)}"
                 )
             )
     return results
@@ -212,3 +212,12 @@ def signature_gates(request: DeployRequest, tools: ClusterTools) -> list[CheckRe
 
 def refused(results: list[CheckRecord]) -> list[CheckRecord]:
     return [r for r in results if not r.passed]
+
+
+def cosign_failure(done: CommandResult) -> str:
+    """Why cosign refused, without its WARNING lines: offline, cosign first warns at length
+    that it cannot reach the Sigstore TUF repository, which buried the reason ("no signatures
+    found") past what a report message shows."""
+    lines = [line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+    errors = [line for line in lines if not line.startswith("WARNING")]
+    return " | ".join(errors[-3:]) if errors else done.reason(3)
