@@ -41,7 +41,9 @@ def test_drill_overlay_changes_only_that_for(helm: str) -> None:
 
 
 def test_schema_refuses_a_duration_prometheus_cannot_parse(helm: str) -> None:
-    proc = helm_template(helm, "dev", [*DIGEST_SETS, "metrics.prometheusRule.errorRatioFor=5 minutes"])
+    proc = helm_template(
+        helm, "dev", [*DIGEST_SETS, "metrics.prometheusRule.errorRatioFor=5 minutes"]
+    )
     assert proc.returncode != 0
     assert "at '/metrics/prometheusRule/errorRatioFor'" in proc.stderr, proc.stderr
 
@@ -55,19 +57,41 @@ def test_promtool_waits_the_shortened_for(helm: str, tmp_path: Path) -> None:
     (rule,) = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] == "PrometheusRule"]
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
     job = f'namespace="{ns}",job="{FULLNAME}-backend",route="/healthz",method="GET"'
-    series = [{"series": f'http_requests_total{{{job},status="{s}"}}', "values": "0+30x100"}
-              for s in ("200", "500")]
+    series = [
+        {"series": f'http_requests_total{{{job},status="{s}"}}', "values": "0+30x100"}
+        for s in ("200", "500")
+    ]
     labels = {"namespace": ns, "service": f"{FULLNAME}-backend", "severity": "warning"}
     # Errors from t=0; the 5m ratio is known (two samples) and above 10 % from t=30s, the
     # recording group runs every 30 s: pending at 30s, still pending at 30s + 29s, firing at 60s.
-    fired = {"exp_labels": labels, "exp_annotations": {
-        "summary": "More than 10% of backend requests fail with 5xx", "description": "5xx ratio is 50%."}}
+    fired = {
+        "exp_labels": labels,
+        "exp_annotations": {
+            "summary": "More than 10% of backend requests fail with 5xx",
+            "description": "5xx ratio is 50%.",
+        },
+    }
     checks = [("30s", []), ("59s", []), ("60s", [fired])]
-    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1s", "tests": [{
-        "interval": "30s", "input_series": series,
-        "alert_rule_test": [{"eval_time": t, "alertname": ALERT, "exp_alerts": e} for t, e in checks],
-    }]}
+    tests = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1s",
+        "tests": [
+            {
+                "interval": "30s",
+                "input_series": series,
+                "alert_rule_test": [
+                    {"eval_time": t, "alertname": ALERT, "exp_alerts": e} for t, e in checks
+                ],
+            }
+        ],
+    }
     (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests))
-    run = subprocess.run([promtool, "test", "rules", "tests.yaml"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [promtool, "test", "rules", "tests.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
