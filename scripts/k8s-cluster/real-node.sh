@@ -255,6 +255,12 @@ componentsPatches:
   - {key: allocate-node-cidrs, value: "true"}
   - {key: cluster-cidr, value: "$pod_cidr"}
   - {key: node-cidr-mask-size, value: "24"}
+  # One instance each: without leader election they outlive an API server outage (with it they
+  # exit on "leaderelection lost" ~10 s into one, and nothing restarts them: restart-apiserver).
+  - {key: leader-elect, value: "false"}
+- name: kube-scheduler
+  extraArgs:
+  - {key: leader-elect, value: "false"}
 EOF
   "$bin/kwokctl" create cluster --name "$name" --runtime binary --wait 120s \
     --kube-apiserver-binary "$bin/kube-apiserver" \
