@@ -29,10 +29,11 @@ from .kube import (
     recent_events,
     release_items,
     rollouts_each,
+    unreachable,
     uses_rollouts,
     workload_kind,
 )
-from .lock import PENDING, run_locked
+from .lock import PENDING, Holder, lease_name, read_lease, run_locked, utcnow
 from .report import (
     EXIT_NOT_RESTORED,
     EXIT_OK,
@@ -40,7 +41,7 @@ from .report import (
     EXIT_ROLLED_BACK,
     DeployReport,
 )
-from .request import DeployRequest
+from .request import DeployRequest, DeployTarget
 from .tools import Clock, ClusterTools
 from .verify import PhaseFailed, Run, deployed_revisions, new_run, restore, verify, verify_aborted
 
@@ -165,8 +166,37 @@ def _apply_and_verify(
             EXIT_ROLLED_BACK,
             f"deploy failed ({failure}); rolled back to revision {record.to_revision}, which is serving and verified",
         )
+    if unreachable(failure) or unreachable(record.detail):
+        return run.finish(
+            "failed",
+            EXIT_NOT_RESTORED,
+            _unreachable_message(request, report, failure, record.detail),
+        )
     return run.finish(
         "failed", EXIT_NOT_RESTORED, f"deploy failed ({failure}); NOT restored: {record.detail}"
+    )
+
+
+def _unreachable_message(
+    request: DeployRequest, report: DeployReport, failure: str, detail: str
+) -> str:
+    """Exit 3 because the API server stopped answering: what may be left, and what to do."""
+    env = request.target.env
+    attempted = (
+        f"revision {report.revision_attempted}" if report.revision_attempted else "the new revision"
+    )
+    previous = (
+        f"revision {report.revision_before}"
+        if report.revision_before
+        else "the last deployed revision"
+    )
+    return (
+        f"the Kubernetes API server stopped answering during the deploy to {env} ({failure}); "
+        f"NOT restored: {detail}. {attempted[0].upper()}{attempted[1:]} may be half-applied, and "
+        "Helm may have left it pending-upgrade. When the API server answers again: "
+        f"`status --env {env}` shows what Helm recorded and what runs; `rollback --env {env}` "
+        f"restores {previous}; or `deploy` again (a revision left pending is first rolled back "
+        "under the deploy lock, once no live action holds it)."
     )
 
 
@@ -363,6 +393,8 @@ def status(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployR
             if history
             else "release not installed"
         )
+        pending = _pending_note(tools, target, history)
+        sections += [pending] if pending else []
         items, error = release_items(tools, target, workload_kind(target.strategy))
         if error:
             sections.append(f"workloads: {error}")
@@ -378,11 +410,39 @@ def status(request: DeployRequest, tools: ClusterTools, clock: Clock) -> DeployR
                 )
         detail.append(f"revision {run.report.revision_after}")
     run.report.details = "\n".join(sections)
-    return run.finish(
-        "succeeded",
-        EXIT_OK,
-        f"release {target.release} in {target.namespace}: revision {run.report.revision_after}",
+    serving = (
+        f"release {target.release} in {target.namespace}: revision {run.report.revision_after}"
     )
+    return run.finish("succeeded", EXIT_OK, f"{serving}; {pending}" if pending else serving)
+
+
+def _pending_note(
+    tools: ClusterTools, target: DeployTarget, history: list[dict[str, object]]
+) -> str:
+    """When Helm's newest revision is pending: who may still be working on it, and what to do."""
+    last = history[-1] if history else {}
+    state = str(last.get("status", ""))
+    if state not in (*PENDING, "pending-install"):
+        return ""
+    lease, error = read_lease(tools, target)
+    where = f"lease {target.namespace}/{lease_name(target)}"
+    now = utcnow()
+    holder = Holder.of(lease) if lease is not None else None
+    if error:
+        who = f"the deploy lock ({where}) cannot be read: {error}"
+    elif holder is not None and holder.alive(now):
+        who = (
+            f"{holder.describe(now)} holds the deploy lock ({where}): it may still be working "
+            "on it, or it died and its lock has not expired yet"
+        )
+    else:
+        who = "no live action holds the deploy lock: an interrupted action left it"
+    fix = (
+        f"`helm uninstall {target.release} --namespace {target.namespace}` and deploy again"
+        if state == "pending-install"
+        else f"`deploy` recovers it (rollback to the last deployed revision first) or `rollback --env {target.env}` restores that revision"
+    )
+    return f"revision {last.get('revision')} is {state}; {who}; {fix}"
 
 
 def _workload_line(item: dict[str, object], is_rollout: bool) -> str:

@@ -20,6 +20,28 @@ DEPLOYMENT_KIND = "deployments.apps"
 ROLLOUT_CRD = ROLLOUT_KIND
 
 
+# What kubectl/helm print when the API server does not answer (stopped, restarting, network).
+_UNREACHABLE = (
+    "connection refused",
+    "kubernetes cluster unreachable",
+    "unable to connect to the server",
+    "apiserver is shutting down",
+    "the server is currently unable to handle the request",
+    "connection reset by peer",
+    "no route to host",
+    "i/o timeout",
+    "tls handshake timeout",
+    "http2: client connection lost",
+    ": eof",
+)
+
+
+def unreachable(text: str) -> bool:
+    """True when a tool's message says the Kubernetes API server did not answer."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in _UNREACHABLE)
+
+
 def as_dict(value: object) -> dict[str, object]:
     return cast(dict[str, object], value) if isinstance(value, dict) else {}
 

@@ -208,14 +208,24 @@ class DeployLock:
         self._thread = threading.Thread(target=loop, name="deploy-lock-renewal", daemon=True)
         self._thread.start()
 
+    def expires(self) -> str:
+        """When the lease runs out without us: the last renewal that reached the API server
+        plus the lease duration (UTC), for reports of a lock left behind."""
+        renewed = Holder.of(self.lease).renewed if self.lease is not None else None
+        if renewed is None:
+            return f"{LEASE_SECONDS}s after its last renewal"
+        at = renewed + dt.timedelta(seconds=LEASE_SECONDS)
+        return f"at {at.astimezone(dt.UTC).strftime('%H:%M:%SZ')} ({LEASE_SECONDS}s after its last renewal)"
+
     def release(self) -> str:
-        """Stop renewing and delete the Lease if it is still ours; returns what happened."""
+        """Stop renewing and delete the Lease if it is still ours; returns what happened
+        ("released" when it was deleted)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=KUBECTL_TIMEOUT_S + 5)
         current, error = read_lease(self.tools, self.target)
         if error:
-            return f"could not read the lock to release it ({error}); it expires {LEASE_SECONDS}s after its last renewal"
+            return f"could not read the lock to release it ({error}); it expires {self.expires()}"
         if current is None or Holder.of(current).identity != self.identity:
             return "the lock was no longer ours at the end (expired and taken over)"
         done = self.tools.run(
@@ -226,7 +236,7 @@ class DeployLock:
         return (
             "released"
             if done.ok
-            else f"release failed ({done.reason(2)}); it expires {LEASE_SECONDS}s after its last renewal"
+            else f"release failed ({done.reason(2)}); it expires {self.expires()}"
         )
 
 
@@ -390,6 +400,13 @@ def run_locked(
     report.total_seconds = round(report.total_seconds + release_s, 3)
     if recovered:
         report.message = f"{report.message} ({recovered})" if report.message else recovered
+    if released != "released" and not released.startswith("the lock was no longer ours"):
+        # Left behind (API server gone): say when the next action can take over.
+        report.message += (
+            f" The deploy lock (lease {target.namespace}/{lease_name(target)}) was left held by "
+            f"this run: {released}; until then `deploy`, `rollback`, `promote` and `abort` are "
+            "refused, after that the next one takes it over."
+        )
     return report
 
 
