@@ -33,7 +33,7 @@ from .kube import (
     uses_rollouts,
     workload_kind,
 )
-from .lock import PENDING, Holder, lease_name, read_lease, run_locked, utcnow
+from .lock import PENDING, RESTORABLE, Holder, lease_name, read_lease, run_locked, utcnow
 from .report import (
     EXIT_NOT_RESTORED,
     EXIT_OK,
@@ -232,8 +232,13 @@ def _rollback(
                     f"revision {history[-1].get('revision')} is {history[-1].get('status')}"
                 )
             if revision is None:
+                # Only a revision that served: never one Helm left pending or failed.
                 older = [
-                    r for r in known if isinstance(r, int) and r < (run.report.revision_before or 0)
+                    r
+                    for e in history
+                    if isinstance(r := e.get("revision"), int)
+                    and r < (run.report.revision_before or 0)
+                    and e.get("status") in RESTORABLE
                 ]
                 if not older:
                     raise PhaseFailed("no earlier revision to roll back to")
