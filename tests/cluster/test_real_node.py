@@ -194,6 +194,10 @@ def test_elasticsearch_keeps_the_index_on_its_persistent_volume_across_a_restart
     pvc = kube.get("pvc", f"elasticsearch-data-{pod}", "-n", "data")
     assert pvc["status"]["phase"] == "Bound" and pvc["spec"]["volumeName"].startswith("hostpath-pv")
     assert es_count(kube, indexed["word"]) == 1
+    # Restricted profile of `data`: non-root, read-only root filesystem, data only on the volume.
+    assert kube.ok("kubectl", "-n", "data", "exec", pod, "--", "id", "-u").strip() == "1000"
+    write = kube.run("kubectl", "-n", "data", "exec", pod, "--", "touch", "/usr/share/elasticsearch/x")
+    assert write.returncode != 0 and "Read-only file system" in write.stderr, write.stderr
     # Both backend replicas are ready again and search the index the new pod recovered.
     with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
         body = json.loads(wait_for_body(f"{url}/readyz", '"ready"', timeout=120))
