@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from cluster_support import CRD_DIR, REPO, SCRIPT, Kube
 from real_release import CA, base_image, docker_build, ready, source_tree
 from real_support import RealCluster
@@ -54,9 +55,11 @@ RELEASE = "blog-creator"
 DOWN_SECONDS = 10
 REPORTS = REPO / "reports" / "drill-d"
 # A 2-core node shared with the other cluster tests; everything else is dev's configuration.
+# No Redis or Elasticsearch beside it: the backend keeps metadata and index in SQLite.
 SETS = [
     "backend.resources.requests.cpu=50m",
     "frontend.resources.requests.cpu=50m",
+    "config.redisUrl=",
     "config.elasticsearchUrl=",
     "otel.enabled=false",
 ]
@@ -150,9 +153,13 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     kube = real.kube
     kube.ok("kubectl", "apply", "--server-side", "-f", str(CRD_DIR), timeout=180)
     kube.ok("kubectl", "wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
-    kube.ok("kubectl", "apply", "-f", str(REPO / "k8s" / "platform" / "namespaces.yaml"))
     base = target_for(parse_config_text((REPO / "pipeline.yaml").read_text()), ENV)
     namespace = base.namespace
+    # The environment's namespace as k8s/platform defines it (labels: Pod Security), alone: the
+    # other namespaces of that file belong to other tests of the session (e.g. `data`).
+    (ns,) = [d for d in yaml.safe_load_all((REPO / "k8s" / "platform" / "namespaces.yaml").read_text())
+             if d and d.get("kind") == "Namespace" and d["metadata"]["name"] == namespace]
+    kube.ok("kubectl", "apply", "-f", "-", stdin=json.dumps(ns))
     # The chart's Secret (External Secrets has no store here); empty Redis URL: SQLite metadata.
     kube.ok("kubectl", "-n", namespace, "create", "secret", "generic", "blog-creator-secrets",
             "--from-literal=jwt-secret=drill-d-test-only-0123456789abcdef0123456789abcdef",
@@ -178,8 +185,9 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
-        # Free the node for the next tests (the namespaces stay: k8s/platform's objects).
+        # Free the node for the next tests.
         kube.run("helm", "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "120s", timeout=180)
+        kube.run("kubectl", "delete", "namespace", namespace, "--wait=false")
 
 
 def helm_upgrade_child(parent: int) -> int | None:
