@@ -78,18 +78,42 @@ class Drill:
         return self.real.kube
 
     def argv(self, action: str, step: str, release: str | None = None) -> list[str]:
-        args = [sys.executable, "-m", "pipeline.deploy", action, "--target", str(self.target),
-                "--chart", "k8s/chart", "--kubeconfig", self.kube.kubeconfig,
-                "--report-dir", str(REPORTS / step)]
+        args = [
+            sys.executable,
+            "-m",
+            "pipeline.deploy",
+            action,
+            "--target",
+            str(self.target),
+            "--chart",
+            "k8s/chart",
+            "--kubeconfig",
+            self.kube.kubeconfig,
+            "--report-dir",
+            str(REPORTS / step),
+        ]
         if release:
-            args += ["--backend-image", self.refs[release]["backend"],
-                     "--frontend-image", self.refs[release]["frontend"], "--version", f"drill-{release}"]
+            args += [
+                "--backend-image",
+                self.refs[release]["backend"],
+                "--frontend-image",
+                self.refs[release]["frontend"],
+                "--version",
+                f"drill-{release}",
+            ]
         return args
 
     def cli(self, action: str, step: str, release: str | None = None) -> tuple[int, dict, str]:
         """Run the CLI to the end: (exit code, JSON report, Markdown it printed)."""
-        done = subprocess.run(self.argv(action, step, release), cwd=REPO, env=self.env,
-                              capture_output=True, text=True, timeout=900, check=False)
+        done = subprocess.run(
+            self.argv(action, step, release),
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         return done.returncode, self.report(action, step, done.stderr), done.stdout
 
     def report(self, action: str, step: str, stderr: str = "") -> dict:
@@ -102,16 +126,25 @@ class Drill:
         return [(e["revision"], e["status"]) for e in json.loads(out)]
 
     def deployed_digest(self) -> str:
-        values = json.loads(self.kube.ok("helm", "get", "values", RELEASE, "-n", self.namespace, "-o", "json"))
+        values = json.loads(
+            self.kube.ok("helm", "get", "values", RELEASE, "-n", self.namespace, "-o", "json")
+        )
         return values["image"]["backend"]["digest"]
 
     def running(self) -> dict[str, set[str]]:
         """app -> digests of the image IDs its live pods run (as the kubelet reports them)."""
         out: dict[str, set[str]] = {}
         for app in ("backend", "frontend"):
-            pods = self.kube.get("pods", "-n", self.namespace, "-l", f"app.kubernetes.io/component={app}")["items"]
-            out[app] = {c["imageID"].rsplit("@", 1)[-1] for p in pods if "deletionTimestamp" not in p["metadata"]
-                        for c in p["status"].get("containerStatuses", []) if ready(p)}
+            pods = self.kube.get(
+                "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/component={app}"
+            )["items"]
+            out[app] = {
+                c["imageID"].rsplit("@", 1)[-1]
+                for p in pods
+                if "deletionTimestamp" not in p["metadata"]
+                for c in p["status"].get("containerStatuses", [])
+                if ready(p)
+            }
         return out
 
     def serves(self, release: str) -> bool:
@@ -119,8 +152,16 @@ class Drill:
         return self.running() == want
 
     def lease(self) -> lock.Holder | None:
-        done = self.kube.run("kubectl", "-n", self.namespace, "get", lock.LEASE_KIND,
-                             f"{RELEASE}-deploy-lock", "-o", "json")
+        done = self.kube.run(
+            "kubectl",
+            "-n",
+            self.namespace,
+            "get",
+            lock.LEASE_KIND,
+            f"{RELEASE}-deploy-lock",
+            "-o",
+            "json",
+        )
         return lock.Holder.of(json.loads(done.stdout)) if done.returncode == 0 else None
 
 
@@ -134,7 +175,9 @@ def label_layer(base: str, tag: str, tmp: Path) -> str:
     """A release variant: the runtime image plus one label (another digest, the same app)."""
     context = tmp / tag.replace("/", "_").replace(":", "_")
     context.mkdir()
-    (context / "Dockerfile").write_text(f"FROM {base}\nLABEL org.opencontainers.image.version={tag.rsplit(':', 1)[1]}\n")
+    (context / "Dockerfile").write_text(
+        f"FROM {base}\nLABEL org.opencontainers.image.version={tag.rsplit(':', 1)[1]}\n"
+    )
     return docker_build(tag, context / "Dockerfile", context)
 
 
@@ -145,11 +188,20 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     refs: dict[str, dict[str, str]] = {"r1": {}, "r2": {}}
     for app, var in (("backend", "PYTHON_IMAGE"), ("frontend", "NODE_IMAGE")):
         runtime = docker_build(
-            f"blog-creator-real/{app}:runtime", tree / "dockerfiles" / f"{app}.Dockerfile", tree,
-            "--target", "runtime", "--secret", f"id=ca,src={CA}", "--build-arg", f"{var}={base_image(var)}",
+            f"blog-creator-real/{app}:runtime",
+            tree / "dockerfiles" / f"{app}.Dockerfile",
+            tree,
+            "--target",
+            "runtime",
+            "--secret",
+            f"id=ca,src={CA}",
+            "--build-arg",
+            f"{var}={base_image(var)}",
         )
         for release, by_app in refs.items():
-            by_app[app] = real.push(label_layer(runtime, f"drill-d/{app}:{release}", tmp), f"drill-d/{app}")
+            by_app[app] = real.push(
+                label_layer(runtime, f"drill-d/{app}:{release}", tmp), f"drill-d/{app}"
+            )
     kube = real.kube
     kube.ok("kubectl", "apply", "--server-side", "-f", str(CRD_DIR), timeout=180)
     kube.ok("kubectl", "wait", "--for", "condition=established", "crd", "--all", "--timeout=120s")
@@ -157,23 +209,53 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     namespace = base.namespace
     # The environment's namespace as k8s/platform defines it (labels: Pod Security), alone: the
     # other namespaces of that file belong to other tests of the session (e.g. `data`).
-    (ns,) = [d for d in yaml.safe_load_all((REPO / "k8s" / "platform" / "namespaces.yaml").read_text())
-             if d and d.get("kind") == "Namespace" and d["metadata"]["name"] == namespace]
+    (ns,) = [
+        d
+        for d in yaml.safe_load_all((REPO / "k8s" / "platform" / "namespaces.yaml").read_text())
+        if d and d.get("kind") == "Namespace" and d["metadata"]["name"] == namespace
+    ]
     kube.ok("kubectl", "apply", "-f", "-", stdin=json.dumps(ns))
     # The chart's Secret (External Secrets has no store here); empty Redis URL: SQLite metadata.
-    kube.ok("kubectl", "-n", namespace, "create", "secret", "generic", "blog-creator-secrets",
-            "--from-literal=jwt-secret=drill-d-test-only-0123456789abcdef0123456789abcdef",
-            "--from-literal=redis-url=", "--from-literal=elasticsearch-api-key=")
+    kube.ok(
+        "kubectl",
+        "-n",
+        namespace,
+        "create",
+        "secret",
+        "generic",
+        "blog-creator-secrets",
+        "--from-literal=jwt-secret=drill-d-test-only-0123456789abcdef0123456789abcdef",
+        "--from-literal=redis-url=",
+        "--from-literal=elasticsearch-api-key=",
+    )
     port = free_port()
     tool_path = os.pathsep.join(
-        dict.fromkeys([str(Path(kube.helm).parent), str(Path(kube.kubectl).parent),
-                       subprocess.run([SCRIPT, "bin-dir"], capture_output=True, text=True, check=True).stdout.strip(),
-                       os.environ.get("PATH", "")]))
+        dict.fromkeys(
+            [
+                str(Path(kube.helm).parent),
+                str(Path(kube.kubectl).parent),
+                subprocess.run(
+                    [SCRIPT, "bin-dir"], capture_output=True, text=True, check=True
+                ).stdout.strip(),
+                os.environ.get("PATH", ""),
+            ]
+        )
+    )
     env = {**os.environ, "PATH": tool_path, "PYTHONPATH": str(REPO / "src")}
     proxy = subprocess.Popen(
-        [sys.executable, str(REPO / "tests" / "rehearsal" / "service_proxy.py"), kube.kubeconfig, namespace,
-         f"{RELEASE}-frontend", "3000", str(port), "1500"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            str(REPO / "tests" / "rehearsal" / "service_proxy.py"),
+            kube.kubeconfig,
+            namespace,
+            f"{RELEASE}-frontend",
+            "3000",
+            str(port),
+            "1500",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     data = base.to_json()
     data.update(url=f"http://127.0.0.1:{port}", extra_values=SETS)
@@ -186,7 +268,17 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         proxy.terminate()
         proxy.wait(timeout=10)
         # Free the node for the next tests.
-        kube.run("helm", "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "120s", timeout=180)
+        kube.run(
+            "helm",
+            "uninstall",
+            RELEASE,
+            "-n",
+            namespace,
+            "--wait",
+            "--timeout",
+            "120s",
+            timeout=180,
+        )
         kube.run("kubectl", "delete", "namespace", namespace, "--wait=false")
 
 
@@ -206,18 +298,33 @@ def helm_upgrade_child(parent: int) -> int | None:
     return None
 
 
+def api_server_answers(kube: Kube) -> bool:
+    """True while a new TCP connection to the API server's port is accepted."""
+    config = yaml.safe_load(Path(kube.kubeconfig).read_text())
+    host, port = config["clusters"][0]["cluster"]["server"].removeprefix("https://").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
 def pause_when_pending(drill: Drill, cli: subprocess.Popen[str]) -> int:
     """SIGSTOP the CLI's helm upgrade once its pending-upgrade record exists (stepping it in
     20 ms slices until then); returns its pid, stopped."""
     deadline = time.monotonic() + 180
     pid = None
     while pid is None:
-        assert cli.poll() is None and time.monotonic() < deadline, "the deploy ended before its helm upgrade ran"
+        assert cli.poll() is None and time.monotonic() < deadline, (
+            "the deploy ended before its helm upgrade ran"
+        )
         pid = helm_upgrade_child(cli.pid)
         time.sleep(0.02)
     os.kill(pid, signal.SIGSTOP)
     selector = f"owner=helm,name={RELEASE},status=pending-upgrade"
-    while not drill.kube.ok("kubectl", "-n", drill.namespace, "get", "secrets", "-l", selector, "-o", "name").strip():
+    while not drill.kube.ok(
+        "kubectl", "-n", drill.namespace, "get", "secrets", "-l", selector, "-o", "name"
+    ).strip():
         assert time.monotonic() < deadline, "helm upgrade wrote no pending-upgrade record"
         os.kill(pid, signal.SIGCONT)
         time.sleep(0.02)
@@ -235,8 +342,14 @@ def test_api_server_stopped_mid_deploy_exit_3_status_recovery_and_rollback(drill
     assert drill.serves("r1") and drill.history() == [(1, "deployed")]
 
     # -- the deploy of r2, with the API server stopped under its helm upgrade
-    cli = subprocess.Popen(drill.argv("deploy", "2-interrupted-r2", "r2"), cwd=REPO, env=drill.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cli = subprocess.Popen(
+        drill.argv("deploy", "2-interrupted-r2", "r2"),
+        cwd=REPO,
+        env=drill.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     helm_pid = pause_when_pending(drill, cli)
     restart = None
     try:
@@ -244,16 +357,31 @@ def test_api_server_stopped_mid_deploy_exit_3_status_recovery_and_rollback(drill
         code, refused, _ = drill.cli("deploy", "2b-second-deploy-refused", "r2")
         assert code == 2 and refused["outcome"] == "refused", refused["message"]
         assert "another action is running on dev" in refused["message"]
-        assert "`deploy` by deploy@" in refused["message"] and "holds the deploy lock" in refused["message"]
+        assert (
+            "`deploy` by deploy@" in refused["message"]
+            and "holds the deploy lock" in refused["message"]
+        )
         assert [p["name"] for p in refused["phases"]] == ["gates", "lock"]
         log = REPORTS / "2-restart-apiserver.log"
         with log.open("w") as out:
-            restart = subprocess.Popen([SCRIPT, "restart-apiserver", "--name", drill.real.name,
-                                        "--down-seconds", str(DOWN_SECONDS)], stdout=out, stderr=out)
+            restart = subprocess.Popen(
+                [
+                    SCRIPT,
+                    "restart-apiserver",
+                    "--name",
+                    drill.real.name,
+                    "--down-seconds",
+                    str(DOWN_SECONDS),
+                ],
+                stdout=out,
+                stderr=out,
+            )
+        # Let helm go on once the API server takes no new connection: it stops listening at
+        # once on SIGTERM, but its graceful stop would wait ~60 s for the paused client.
         deadline = time.monotonic() + 120
-        while "stopped; starting it again" not in log.read_text():
+        while api_server_answers(drill.kube):
             assert restart.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+            time.sleep(0.05)
     finally:
         os.kill(helm_pid, signal.SIGCONT)
     stdout, stderr = cli.communicate(timeout=300)
@@ -261,13 +389,24 @@ def test_api_server_stopped_mid_deploy_exit_3_status_recovery_and_rollback(drill
     assert cli.returncode == 3, (interrupted["message"], stderr[-2000:])
     message = interrupted["message"]
     assert interrupted["outcome"] == "failed" and interrupted["exit_code"] == 3
-    assert "the Kubernetes API server stopped answering during the deploy to dev" in message, message
+    assert "the Kubernetes API server stopped answering during the deploy to dev" in message, (
+        message
+    )
     assert "NOT restored" in message and "pending-upgrade" in message
-    for what_to_do in ("`status --env dev`", "`rollback --env dev` restores revision 1", "`deploy` again"):
+    for what_to_do in (
+        "`status --env dev`",
+        "`rollback --env dev` restores revision 1",
+        "`deploy` again",
+    ):
         assert what_to_do in message, message
-    assert "The deploy lock (lease blog-dev/blog-creator-deploy-lock) was left held by this run" in message
+    assert (
+        "The deploy lock (lease blog-dev/blog-creator-deploy-lock) was left held by this run"
+        in message
+    )
     assert "expires at" in message and message in stdout  # the Markdown report says the same
-    assert restart is not None and restart.wait(timeout=180) == 0, (REPORTS / "2-restart-apiserver.log").read_text()
+    assert restart is not None and restart.wait(timeout=180) == 0, (
+        REPORTS / "2-restart-apiserver.log"
+    ).read_text()
 
     # -- the API server is back: status tells what Helm recorded and who holds the lock
     assert drill.history() == [(1, "deployed"), (2, "pending-upgrade")]
@@ -277,7 +416,11 @@ def test_api_server_stopped_mid_deploy_exit_3_status_recovery_and_rollback(drill
     assert "revision 2 is pending-upgrade" in status["message"], status["message"]
     holder = drill.lease()
     now = dt.datetime.now(dt.UTC)
-    if holder is not None and holder.alive(now) and (holder.renewed + dt.timedelta(seconds=holder.duration_s) - now).total_seconds() > 15:
+    if (
+        holder is not None
+        and holder.alive(now)
+        and (holder.renewed + dt.timedelta(seconds=holder.duration_s) - now).total_seconds() > 15
+    ):
         assert "holds the deploy lock" in status["message"], status["message"]
         # The dead run's lease has not expired: nobody can tell it from a live one, so a deploy
         # is refused and recovers nothing.
@@ -289,13 +432,18 @@ def test_api_server_stopped_mid_deploy_exit_3_status_recovery_and_rollback(drill
     assert drill.serves("r1"), drill.running()
 
     # -- the lease expired: the next deploy recovers the pending revision, then deploys r2
-    drill.kube.wait_until(lambda: (h := drill.lease()) is None or not h.alive(dt.datetime.now(dt.UTC)),
-                          timeout=lock.LEASE_SECONDS + 30, what="the dead run's lease to expire")
+    drill.kube.wait_until(
+        lambda: (h := drill.lease()) is None or not h.alive(dt.datetime.now(dt.UTC)),
+        timeout=lock.LEASE_SECONDS + 30,
+        what="the dead run's lease to expire",
+    )
     code, recovered, _ = drill.cli("deploy", "5-deploy-recovers-r2", "r2")
     assert code == 0, recovered["message"]
     lock_phase = next(p for p in recovered["phases"] if p["name"] == "lock")
     assert "taken over from expired holder `deploy` by deploy@" in lock_phase["detail"], lock_phase
-    assert "recovered: revision 2 was left pending-upgrade" in recovered["message"], recovered["message"]
+    assert "recovered: revision 2 was left pending-upgrade" in recovered["message"], recovered[
+        "message"
+    ]
     assert "`helm rollback` to revision 1" in recovered["message"]
     assert drill.history()[-3:] == [(2, "pending-upgrade"), (3, "superseded"), (4, "deployed")]
     assert drill.serves("r2"), drill.running()
