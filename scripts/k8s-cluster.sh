@@ -380,6 +380,11 @@ cmd_start() {
 cmd_stop() {
   parse_name_nodes "$@"
   stop_rollouts
+  # An API server started again by restart-apiserver is not kwokctl's: stop it here.
+  local api_pid
+  api_pid="$(cat "$KWOK_WORKDIR/clusters/$name/pids/kube-apiserver.pid" 2>/dev/null)" \
+    && tr '\0' ' ' <"/proc/$api_pid/cmdline" 2>/dev/null | grep -q "clusters/$name/" \
+    && kill -9 "$api_pid" 2>/dev/null || :
   if [ -x "$bin/kwokctl" ] && [ -d "$KWOK_WORKDIR/clusters/$name" ]; then
     "$bin/kwokctl" delete cluster --name "$name" >&2
   fi
@@ -397,7 +402,10 @@ cmd_restart_apiserver() {  # the API server alone: the same command line, after 
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   log "API server of '$name' stopped; starting it again in $down_seconds s"
   sleep "$down_seconds"
-  (cd "$dir" && setsid nohup "${args[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 </dev/null & echo $! >"$dir/pids/kube-apiserver.pid")
+  # exec: the pid file names the API server itself (stop kills it), and no shell of ours keeps
+  # the caller's stdout open.
+  (cd "$dir" && exec setsid nohup "${args[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 </dev/null) &
+  echo $! >"$dir/pids/kube-apiserver.pid"
   local deadline=$((SECONDS + 60))
   until "$kubectl" --kubeconfig "$dir/kubeconfig.yaml" get --raw /readyz >/dev/null 2>&1; do
     ((SECONDS < deadline)) || die "the API server of '$name' is not ready 60 s after its restart (log: $dir/logs/kube-apiserver.log)"
