@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "cluster"), str(ROOT / "tests" / "k8s"), str(ROOT / "tests" / "images")]
 
+from cluster_real_support import DOCKER, RealCluster, real_missing, start_real, stop_real
 from cluster_support import CHART, CRD_DIR, ENVIRONMENTS, Kube
 from k8s_support import find_tool
-from real_support import DOCKER, RealCluster, real_missing, start_real, stop_real
 
 VALUES = ROOT / "tests" / "cluster" / "real" / "values-real.yaml"
 REDIS = ROOT / "tests" / "cluster" / "real" / "redis.yaml"

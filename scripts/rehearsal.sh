@@ -10,15 +10,15 @@
 #    pair made for this run; r3 pushed but NOT signed (drill c); r4 for the manual path; the
 #    drills' faulty backends;
 # 3. Prometheus on 127.0.0.1:19090 scraping what the chart's ServiceMonitors select (targets
-#    synced from the cluster, tests/rehearsal/prometheus_config.py), the PrometheusRule loaded;
-# 4. loopback front doors to the frontend/backend Services (tests/rehearsal/service_proxy.py, the
+#    synced from the cluster, tests/rehearsal/rehearsal_prometheus_config.py), the PrometheusRule loaded;
+# 4. loopback front doors to the frontend/backend Services (tests/rehearsal/rehearsal_service_proxy.py, the
 #    "ingress" and the smoke URL) and a prober on them every 100 ms for the whole run;
 # 5. per environment, staging and prod in parallel: deploy r1 (first install: Rollouts skips
 #    steps and analysis), deploy r2 (the upgrade: blue-green pre-promotion analysis / canary
 #    steps + analysis), with the deploy runtime that `dagger call deploy` runs, the real gates
 #    (cosign), the real values files plus tests/rehearsal/overlays/<env>.yaml; then the drills,
-#    each judged from outside (tests/rehearsal/judge.py: which digest the Service serves, helm
-#    values and history, the AnalysisRuns; tests/rehearsal/prober.py: failed requests):
+#    each judged from outside (tests/rehearsal/rehearsal_judge.py: which digest the Service serves, helm
+#    values and history, the AnalysisRuns; tests/rehearsal/rehearsal_prober.py: failed requests):
 #    staging: the manual path (autoPromotionEnabled false -> awaiting promotion ->
 #      `promote --full` -> verified);
 #    prod: c (unsigned r3 -> refused at the gates, exit 2, helm history unchanged),
@@ -170,9 +170,9 @@ for env in $envs; do
   while read -r kv; do args+=(--set "$kv"); done < <("$py" -c "import json,sys; print('\n'.join(json.load(open(sys.argv[1]))['extra_values']))" "$target")
   helm "${args[@]}" >"$work/render-$env.yaml"
 done
-"$py" tests/rehearsal/prometheus_config.py config "$work/prometheus" "$work"/render-*.yaml
+"$py" tests/rehearsal/rehearsal_prometheus_config.py config "$work/prometheus" "$work"/render-*.yaml
 promtool check config "$work/prometheus/prometheus.yml" >/dev/null
-"$py" tests/rehearsal/prometheus_config.py sync "$KUBECONFIG" "$work/prometheus" 3600 "$work"/render-*.yaml &
+"$py" tests/rehearsal/rehearsal_prometheus_config.py sync "$KUBECONFIG" "$work/prometheus" 3600 "$work"/render-*.yaml &
 sync_pid=$!
 prometheus --config.file "$work/prometheus/prometheus.yml" --web.listen-address 127.0.0.1:19090 \
   --storage.tsdb.path "$work/prometheus/data" >"$reports/prometheus.log" 2>&1 &
@@ -187,9 +187,9 @@ for env in $envs; do
   ns="$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['namespace'])" "$work/target-$env.json")"
   front_port[$env]="$(free_port)"
   back_port="$(free_port)"
-  "$py" tests/rehearsal/service_proxy.py "$KUBECONFIG" "$ns" blog-creator-frontend 3000 "${front_port[$env]}" 7200 &
+  "$py" tests/rehearsal/rehearsal_service_proxy.py "$KUBECONFIG" "$ns" blog-creator-frontend 3000 "${front_port[$env]}" 7200 &
   proxy_pids+=($!)
-  "$py" tests/rehearsal/service_proxy.py "$KUBECONFIG" "$ns" blog-creator-backend 8000 "$back_port" 7200 &
+  "$py" tests/rehearsal/rehearsal_service_proxy.py "$KUBECONFIG" "$ns" blog-creator-backend 8000 "$back_port" 7200 &
   proxy_pids+=($!)
   probe_urls+=("http://127.0.0.1:${front_port[$env]}/api/health" "http://127.0.0.1:$back_port/api/v1/auth/me")
 done
@@ -248,7 +248,7 @@ EOF
 # created since the action began (measurements), the Rollouts, helm history.
 after_action() {
   kc -n "$(jq_ns "$1")" get analysisruns.argoproj.io,rollouts.argoproj.io -o yaml >"$2/rollouts-and-analysisruns.yaml" 2>&1
-  "$py" tests/rehearsal/judge.py analysis "$2/rollouts-and-analysisruns.yaml" "$3" >"$2/analysis.txt" 2>&1 || :
+  "$py" tests/rehearsal/rehearsal_judge.py analysis "$2/rollouts-and-analysisruns.yaml" "$3" >"$2/analysis.txt" 2>&1 || :
   helm --kubeconfig "$KUBECONFIG" history blog-creator -n "$(jq_ns "$1")" >"$2/helm-history.txt" 2>&1
 }
 
@@ -278,7 +278,7 @@ backend_digest() { echo "${image[backend-$1]#*@}"; }
 judge() {
   local env="$1" drill="$2" want ns serving deployed last verdict=ok
   ns="$(jq_ns "$env")" want="$(backend_digest "$3")"
-  serving="$("$py" tests/rehearsal/judge.py serving "$KUBECONFIG" "$ns" blog-creator-backend | tr '\n' ' ')"
+  serving="$("$py" tests/rehearsal/rehearsal_judge.py serving "$KUBECONFIG" "$ns" blog-creator-backend | tr '\n' ' ')"
   deployed="$(helm --kubeconfig "$KUBECONFIG" get values blog-creator -n "$ns" -o json | "$py" -c "import json,sys; print(json.load(sys.stdin)['image']['backend']['digest'])")"
   last="$(helm --kubeconfig "$KUBECONFIG" history blog-creator -n "$ns" --max 1 -o json | "$py" -c "import json,sys; h=json.load(sys.stdin)[-1]; print(h['revision'], h['status'], h['description'])")"
   [ "$serving" = "$want " ] && [ "$deployed" = "$want" ] && [[ "$last" == *"deployed Rollback to"* ]] || verdict=FAILED
@@ -294,7 +294,7 @@ judge() {
 } >"$reports/summary.md"
 
 # -- 5. install, then upgrade (D6: a first install runs no canary step and no analysis); drills --
-"$py" tests/rehearsal/prober.py "$work/probe.csv" 3600 "${probe_urls[@]}" &
+"$py" tests/rehearsal/rehearsal_prober.py "$work/probe.csv" 3600 "${probe_urls[@]}" &
 probe_pid=$!
 
 chain_staging() {
@@ -327,11 +327,11 @@ chain_prod() {
     echo "- drill c (prod): FAILED — helm history changed" >>"$work/judged-prod.md"; rc=1
   fi
   # drill a: 5xx for a share of requests; which digest the backend Service serves, every second
-  "$py" tests/rehearsal/judge.py watch "$KUBECONFIG" blog-prod blog-creator-backend "$work/serving-drill-a.txt" 900 &
+  "$py" tests/rehearsal/rehearsal_judge.py watch "$KUBECONFIG" blog-prod blog-creator-backend "$work/serving-drill-a.txt" 900 &
   local watch_pid=$!
   deploy_env prod ra 1 drill-a || rc=1
   touch "$work/serving-drill-a.txt.stop"; wait "$watch_pid" || :
-  if window="$("$py" tests/rehearsal/judge.py window "$work/serving-drill-a.txt" "$(backend_digest ra)")"; then
+  if window="$("$py" tests/rehearsal/rehearsal_judge.py window "$work/serving-drill-a.txt" "$(backend_digest ra)")"; then
     # the prober's failing window: plus kube-proxy's rule sync after the endpoint change
     "$py" -c "import sys; print(sys.argv[1], float(sys.argv[2]) + 2)" "${window% *}" "${window#* }" >"$work/drill-a.window"
     echo "- drill a (prod): the bad canary served from $(date -u -d "@${window% *}" +%T) to $(date -u -d "@${window#* }" +%T): **$("$py" -c "import sys; a,b=map(float,sys.argv[1:]); print(f'{b-a:.0f}')" "${window% *}" "${window#* }") s from bad canary to traffic back on stable** (the backend Service's ready endpoints, polled every 1 s; the prober's drill-a window adds 2 s for kube-proxy)" >>"$work/judged-prod.md"
@@ -373,7 +373,7 @@ wait "$probe_pid" || :
   if [ -f "$work/probe.csv" ]; then
     echo; echo '## Prober (every 100 ms per URL, whole rehearsal)'; echo '```'
     # shellcheck disable=SC2046 # the window is two numbers
-    "$py" tests/rehearsal/prober.py summary "$work/probe.csv" $(cat "$work/drill-a.window" 2>/dev/null) "drill a window"
+    "$py" tests/rehearsal/rehearsal_prober.py summary "$work/probe.csv" $(cat "$work/drill-a.window" 2>/dev/null) "drill a window"
     echo '```'
   fi
 } >>"$reports/summary.md"

@@ -22,9 +22,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: helper modules
 sys.path.insert(0, str(Path(__file__).parents[1] / "k8s"))
 
+from cluster_real_support import RealCluster, prometheus_built, real_missing, start_real, stop_real
 from cluster_support import SCRIPT, Kube
 from k8s_support import find_tool
-from real_support import RealCluster, prometheus_built, real_missing, start_real, stop_real
 
 
 def _skip_or_fail(reason: str) -> None:

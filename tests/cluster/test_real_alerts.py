@@ -30,9 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from cluster_support import Kube
-from k8s_support import find_tool
-from real_release import (
+from cluster_real_release import (
     BACKEND,
     NAMESPACE,
     Release,
@@ -42,7 +40,7 @@ from real_release import (
     load_pod,
     ready,
 )
-from real_support import (
+from cluster_real_support import (
     RealCluster,
     http,
     port_forward,
@@ -51,6 +49,8 @@ from real_support import (
     start_real,
     stop_real,
 )
+from cluster_support import Kube
+from k8s_support import find_tool
 
 pytestmark = pytest.mark.timeout(900)
 

@@ -4,7 +4,7 @@ Driven end to end through the deploy runtime's CLI (`python -m pipeline.deploy`,
 container and scripts/rehearsal.sh run it) with pipeline.yaml's `dev` target (rolling, namespace
 blog-dev, release blog-creator) and the production chart + k8s/environments/dev.yaml; the only
 changes are --set values for a 2-core node (CPU requests, no Elasticsearch / collector) and the
-URL (a loopback front door to the frontend Service, tests/rehearsal/service_proxy.py).
+URL (a loopback front door to the frontend Service, tests/rehearsal/rehearsal_service_proxy.py).
 
 1. deploy r1 (first install) -> exit 0;
 2. deploy r2: the test pauses the runtime's `helm upgrade` child (SIGSTOP) right after Helm
@@ -39,9 +39,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cluster_real_release import CA, base_image, docker_build, ready, source_tree
+from cluster_real_support import RealCluster
 from cluster_support import CRD_DIR, REPO, SCRIPT, Kube
-from real_release import CA, base_image, docker_build, ready, source_tree
-from real_support import RealCluster
 
 from pipeline.config import parse_config_text
 from pipeline.deploy import lock
@@ -245,7 +245,7 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     proxy = subprocess.Popen(
         [
             sys.executable,
-            str(REPO / "tests" / "rehearsal" / "service_proxy.py"),
+            str(REPO / "tests" / "rehearsal" / "rehearsal_service_proxy.py"),
             kube.kubeconfig,
             namespace,
             f"{RELEASE}-frontend",

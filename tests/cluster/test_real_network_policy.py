@@ -18,9 +18,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from cluster_support import Kube
-from k8s_support import find_tool
-from real_release import (
+from cluster_real_release import (
     BACKEND,
     CONNECT_SCRIPT,
     NAMESPACE,
@@ -32,7 +30,9 @@ from real_release import (
     probe_pod,
     ready,
 )
-from real_support import RealCluster, real_missing, start_real, stop_real
+from cluster_real_support import RealCluster, real_missing, start_real, stop_real
+from cluster_support import Kube
+from k8s_support import find_tool
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -144,7 +144,7 @@ WARMUP_SECONDS = 30
 
 
 def warm_load_pod(name: str, image: str, url: str, seconds: int, limit: int, threads: int) -> dict:
-    """real_release.load_pod (restricted, bounded, smoke-test labels) running WARM_LOAD_SCRIPT."""
+    """cluster_real_release.load_pod (restricted, bounded, smoke-test labels) running WARM_LOAD_SCRIPT."""
     pod = load_pod(name, image, url, seconds, limit, threads)
     pod["spec"]["activeDeadlineSeconds"] = WARMUP_SECONDS + seconds + 60
     pod["spec"]["containers"][0]["command"] = [

@@ -21,8 +21,7 @@ import time
 import uuid
 
 import pytest
-from cluster_support import Kube
-from real_release import (
+from cluster_real_release import (
     BACKEND,
     ELASTICSEARCH,
     FRONTEND,
@@ -34,7 +33,8 @@ from real_release import (
     load_pod,
     ready,
 )
-from real_support import RealCluster, http, port_forward, upload, wait_for_body
+from cluster_real_support import RealCluster, http, port_forward, upload, wait_for_body
+from cluster_support import Kube
 
 pytestmark = pytest.mark.timeout(900)
 

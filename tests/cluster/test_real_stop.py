@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from real_support import prometheus_built, real_missing, start_real, stop_real
+from cluster_real_support import prometheus_built, real_missing, start_real, stop_real
 
 CACHE = Path(os.environ.get("K8S_CLUSTER_CACHE", Path.home() / ".cache/blog-creator/k8s-cluster"))
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kwok_cluster import apply_shared_crds, deploy_cli, kubectl, start_cluster
+from deploy_kwok_cluster import apply_shared_crds, deploy_cli, kubectl, start_cluster
 
 from pipeline.deploy.report import EXIT_OK, EXIT_REFUSED, EXIT_ROLLED_BACK
 from pipeline.deploy.tools import SubprocessClusterTools

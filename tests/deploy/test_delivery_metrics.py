@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kwok_cluster import ROOT, apply_shared_crds, deploy_cli, kubectl, start_cluster
+from deploy_kwok_cluster import ROOT, apply_shared_crds, deploy_cli, kubectl, start_cluster
 
 from pipeline.deploy import dora, history
 from pipeline.deploy.__main__ import main as deploy_main

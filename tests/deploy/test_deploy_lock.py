@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kwok_cluster import start_cluster
+from deploy_kwok_cluster import start_cluster
 
 from pipeline.deploy import actions, lock
 from pipeline.deploy.report import EXIT_OK, EXIT_REFUSED

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kwok_cluster import ROOT, TOOLS_BIN, apply_shared_crds, kubectl, start_cluster
+from deploy_kwok_cluster import ROOT, TOOLS_BIN, apply_shared_crds, kubectl, start_cluster
 
 from pipeline.config import ConfigError, parse_config_text
 from pipeline.deploy import preview

@@ -32,9 +32,7 @@ from pipeline.deploy.report import EXIT_OK
 from pipeline.deploy.tools import SubprocessClusterTools
 
 ROOT = Path(__file__).resolve().parents[2]
-from cluster_support import CRD_DIR, Kube
-from k8s_support import find_tool
-from real_support import (
+from cluster_real_support import (
     DOCKER,
     RealCluster,
     http,
@@ -44,6 +42,8 @@ from real_support import (
     stop_real,
     wait_for_body,
 )
+from cluster_support import CRD_DIR, Kube
+from k8s_support import find_tool
 
 pytestmark = pytest.mark.timeout(1500)
 HERE = ROOT / "tests" / "cluster" / "real"

@@ -15,19 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 
-# Helpers not renamed yet (their folders were being changed in parallel), with the name each
-# gets. Empty this as they are renamed; an entry whose file is gone fails the test below.
-PENDING_RENAMES: dict[str, str] = {
-    "tests/cluster/real_support.py": "cluster_real_support.py",
-    "tests/cluster/real_release.py": "cluster_real_release.py",
-    "tests/deploy/e2e_cluster_cycle.py": "deploy_release_cycle.py",
-    "tests/deploy/kwok_cluster.py": "deploy_kwok_cluster.py",
-    "tests/rehearsal/judge.py": "rehearsal_judge.py",
-    "tests/rehearsal/prober.py": "rehearsal_prober.py",
-    "tests/rehearsal/prometheus_config.py": "rehearsal_prometheus_config.py",
-    "tests/rehearsal/service_proxy.py": "rehearsal_service_proxy.py",
-}
-
 ROLE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
 
 
@@ -40,14 +27,14 @@ def helper_modules(tests: Path) -> list[Path]:
     )
 
 
-def misnamed(tests: Path, pending: dict[str, str]) -> list[str]:
-    """One message per helper that breaks the rule and is not in `pending`, naming the fix."""
+def misnamed(tests: Path) -> list[str]:
+    """One message per helper that breaks the rule, naming the fix."""
     problems = []
     for path in helper_modules(tests):
         folder, stem = path.parent.name, path.stem
         relative = f"tests/{folder}/{path.name}"
         role = stem.removeprefix(f"{folder}_")
-        if relative in pending or (role != stem and ROLE.fullmatch(role)):
+        if role != stem and ROLE.fullmatch(role):
             continue
         problems.append(
             f"{relative}: helper modules are named <folder>_<role>.py; "
@@ -57,15 +44,8 @@ def misnamed(tests: Path, pending: dict[str, str]) -> list[str]:
 
 
 def test_every_helper_module_is_named_folder_underscore_role() -> None:
-    problems = misnamed(TESTS, PENDING_RENAMES)
+    problems = misnamed(TESTS)
     assert problems == [], "\n".join(problems)
-
-
-def test_pending_renames_name_existing_files_and_valid_new_names() -> None:
-    for old, new in PENDING_RENAMES.items():
-        folder = Path(old).parent.name
-        assert (ROOT / old).is_file(), f"{old} is renamed: delete its PENDING_RENAMES entry"
-        assert new.startswith(f"{folder}_") and ROLE.fullmatch(new.removesuffix(".py")), new
 
 
 def test_every_folder_with_helpers_is_on_the_pytest_pythonpath() -> None:
@@ -84,11 +64,11 @@ def test_the_rule_reports_a_misnamed_helper_and_accepts_the_named_ones(tmp_path:
         "k8s/test_k8s_render.py",
         "k8s/conftest.py",
         "cluster/real/never_ready.py",  # a sub-folder: not importable by name
-        "rehearsal/prober.py",  # pending
+        "rehearsal/rehearsal_prober.py",
     ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("")
-    problems = misnamed(tmp_path, {"tests/rehearsal/prober.py": "rehearsal_prober.py"})
+    problems = misnamed(tmp_path)
     assert [p.split(":")[0] for p in problems] == [
         "tests/faults/faultlib.py",
         "tests/images/images_.py",

@@ -93,7 +93,7 @@ def test_each_fault_misbehaves_only_where_it_says(faulty: tuple[str, str]) -> No
     if fault == "error-share":
         assert me.count(500) == 5 and me.count(401) == 5, me  # every second request
         assert ready == 200 and metrics.status_code == 200
-        counted = re.findall(r'^http_requests_total\{[^}]*status="500"\} (\S+)$', metrics.text, re.M)
+        counted = re.findall(r'^http_requests_total\{[^}]*status="500"\} (\S+)$', metrics.text, re.MULTILINE)
         assert [float(v) for v in counted] == [5.0], metrics.text  # the product's metrics see them
     elif fault == "never-ready":
         assert me == [401] * 10 and ready == 503 and metrics.status_code == 200

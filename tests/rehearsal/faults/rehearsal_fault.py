@@ -15,11 +15,10 @@ from __future__ import annotations
 import itertools
 import os
 
+from app.main import app as product
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from app.main import app as product
 
 FAULTS = ("error-share", "never-ready", "unscraped")
 FAULT = os.environ.get("REHEARSAL_FAULT", "")

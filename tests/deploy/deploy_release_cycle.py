@@ -1,6 +1,6 @@
 """Full release cycle against a REAL Kubernetes API server (not collected by pytest).
 
-    .venv/bin/python tests/deploy/e2e_cluster_cycle.py --kubeconfig ~/.kube/config \
+    .venv/bin/python tests/deploy/deploy_release_cycle.py --kubeconfig ~/.kube/config \
         --backend-image REPO@sha256:... --frontend-image REPO@sha256:... [--strategy canary]
 
 Runs, with the real helm/kubectl/kubectl-argo-rollouts on PATH and the `local` environment of

@@ -1,6 +1,6 @@
 """A loopback front door for one Service of the rehearsal cluster (its "ingress").
 
-    python tests/rehearsal/service_proxy.py KUBECONFIG NAMESPACE SERVICE PORT LISTEN_PORT MAX_SECONDS
+    python tests/rehearsal/rehearsal_service_proxy.py KUBECONFIG NAMESPACE SERVICE PORT LISTEN_PORT MAX_SECONDS
 
 Listens on 127.0.0.1:LISTEN_PORT and forwards each connection to the Service's ClusterIP (looked
 up every 2 s in the background, so it works before the first install and across Service changes,

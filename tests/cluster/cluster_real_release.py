@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from cluster_real_support import DOCKER, RealCluster
 from cluster_support import CHART, CRD_DIR, ENVIRONMENTS, REPO, Kube
-from real_support import DOCKER, RealCluster
 
 HERE = Path(__file__).parent / "real"
 RELEASE = "blog-creator"

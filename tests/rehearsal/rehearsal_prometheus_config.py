@@ -1,7 +1,7 @@
 """Prometheus on the rehearsal node, scraping what the chart's ServiceMonitors select.
 
-    python tests/rehearsal/prometheus_config.py config OUT_DIR MANIFEST...   # prometheus.yml + rules
-    python tests/rehearsal/prometheus_config.py sync KUBECONFIG OUT_DIR MAX_SECONDS MANIFEST...
+    python tests/rehearsal/rehearsal_prometheus_config.py config OUT_DIR MANIFEST...   # prometheus.yml + rules
+    python tests/rehearsal/rehearsal_prometheus_config.py sync KUBECONFIG OUT_DIR MAX_SECONDS MANIFEST...
 
 No Prometheus operator runs on the node, and Debian's prometheus 2.42 is built without
 kubernetes_sd, so `sync` plays the operator's part: every 3 s it reads the Services, Endpoints
@@ -160,5 +160,5 @@ if __name__ == "__main__":
         sync(sys.argv[2], Path(sys.argv[3]), float(sys.argv[4]), sys.argv[5:])
     else:
         raise SystemExit(
-            "usage: prometheus_config.py config OUT MANIFEST... | sync KUBECONFIG OUT MAX_S MANIFEST..."
+            "usage: rehearsal_prometheus_config.py config OUT MANIFEST... | sync KUBECONFIG OUT MAX_S MANIFEST..."
         )

@@ -1,12 +1,12 @@
 """Judging a drill from outside: which digest serves, when it changed, what the analysis said.
 
-    python tests/rehearsal/judge.py serving KUBECONFIG NAMESPACE SERVICE
+    python tests/rehearsal/rehearsal_judge.py serving KUBECONFIG NAMESPACE SERVICE
         the image digests of the pods behind the Service's ready endpoints, one per line
-    python tests/rehearsal/judge.py watch KUBECONFIG NAMESPACE SERVICE OUT MAX_SECONDS
+    python tests/rehearsal/rehearsal_judge.py watch KUBECONFIG NAMESPACE SERVICE OUT MAX_SECONDS
         every second: "<epoch> <digest>,<digest>..." of the ready endpoints (stop: touch OUT.stop)
-    python tests/rehearsal/judge.py window OUT DIGEST
+    python tests/rehearsal/rehearsal_judge.py window OUT DIGEST
         "<start> <end>": when DIGEST first served and when it stopped serving (exit 1: never)
-    python tests/rehearsal/judge.py analysis ROLLOUTS_AND_RUNS.yaml [SINCE_EPOCH]
+    python tests/rehearsal/rehearsal_judge.py analysis ROLLOUTS_AND_RUNS.yaml [SINCE_EPOCH]
         each AnalysisRun (created since SINCE_EPOCH): phase, per metric its phase and values
 
 Reads only the API server (kubectl) and files the rehearsal wrote; sends no traffic.
@@ -85,7 +85,7 @@ def analysis(path: Path, since: float = 0.0) -> str:
     lines = []
     for item in docs.get("items", []):
         created = item.get("metadata", {}).get("creationTimestamp", "1970-01-01T00:00:00Z")
-        when = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        when = datetime.fromisoformat(created).timestamp()
         if item.get("kind") != "AnalysisRun" or when < since:
             continue
         status = item.get("status", {})
@@ -110,4 +110,4 @@ if __name__ == "__main__":
     elif cmd == "analysis":
         print(analysis(Path(args[0]), float(args[1]) if len(args) > 1 else 0.0))
     else:
-        raise SystemExit("usage: judge.py serving|watch|window|analysis ...")
+        raise SystemExit("usage: rehearsal_judge.py serving|watch|window|analysis ...")

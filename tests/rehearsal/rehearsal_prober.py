@@ -1,7 +1,7 @@
 """Availability prober: GET each URL every 100 ms, bounded in count and time.
 
-    python tests/rehearsal/prober.py OUT.csv MAX_SECONDS URL...   (stop early: touch OUT.csv.stop)
-    python tests/rehearsal/prober.py summary OUT.csv [WINDOW_START WINDOW_END [LABEL]]
+    python tests/rehearsal/rehearsal_prober.py OUT.csv MAX_SECONDS URL...   (stop early: touch OUT.csv.stop)
+    python tests/rehearsal/rehearsal_prober.py summary OUT.csv [WINDOW_START WINDOW_END [LABEL]]
 
 Only loopback front doors of the rehearsal's own cluster are probed. Each URL has its own
 thread (a slow or failing URL does not slow the others' rounds). A request counts as served
