@@ -23,6 +23,7 @@ ROLLOUT_CRD = ROLLOUT_KIND
 # What kubectl/helm print when the API server does not answer (stopped, restarting, network).
 _UNREACHABLE = (
     "connection refused",
+    "was refused - did you specify the right host or port",  # kubectl: "The connection to the server … was refused"
     "kubernetes cluster unreachable",
     "unable to connect to the server",
     "apiserver is shutting down",

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import cast
 
 from .deadline import rollout_deadline
-from .kube import KUBECTL_TIMEOUT_S, as_dict, as_list, find_workloads, get_rollout, uses_rollouts
+from .kube import (
+    KUBECTL_TIMEOUT_S,
+    as_dict,
+    as_list,
+    find_workloads,
+    get_rollout,
+    unreachable,
+    uses_rollouts,
+)
 from .request import DeployTarget
 from .tools import Clock, ClusterTools
 
@@ -24,7 +32,8 @@ POLL_SECONDS = 2.0
 @dataclass(frozen=True)
 class WorkloadState:
     name: str
-    phase: str  # Healthy | Progressing | Paused | AwaitingPromotion | Degraded | Missing
+    # Healthy | Progressing | Paused | AwaitingPromotion | Degraded | Missing | Unreachable
+    phase: str
     message: str = ""
     ready: str = ""
     analysis: str = ""
@@ -159,11 +168,17 @@ def wait_deployments(
 def get_rollouts(
     tools: ClusterTools, target: DeployTarget, names: Sequence[str]
 ) -> list[WorkloadState]:
-    """The state of each named Rollout (`Missing` when it cannot be read)."""
+    """The state of each named Rollout: `Missing` when it cannot be read, `Unreachable` when
+    the API server did not answer (a blip the wait rides out until its deadline)."""
     states: list[WorkloadState] = []
     for name in names:
         obj, error = get_rollout(tools, target, name)
-        states.append(WorkloadState(name, "Missing", error) if error else rollout_state(obj))
+        if not error:
+            states.append(rollout_state(obj))
+        else:
+            states.append(
+                WorkloadState(name, "Unreachable" if unreachable(error) else "Missing", error)
+            )
     return states
 
 
