@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = str(REPO / "scripts" / "k8s-cluster.sh")
 CHART = REPO / "k8s" / "chart"
 ENVIRONMENTS = REPO / "k8s" / "environments"
 CRD_DIR = (REPO / ".." / "shared" / "crds").resolve()
+# The kwok-mode control plane `k8s-cluster.sh start` needs (in `k8s-cluster.sh bin-dir`).
+KWOK_BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+    "kwok",
+    "kwokctl",
+)
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
 }
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a cluster test whose prerequisites are missing; fail it under CLUSTER_TESTS=required."""
+    if os.environ.get("CLUSTER_TESTS") == "required":
+        pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def digest(char: str) -> str:

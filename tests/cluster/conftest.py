@@ -23,14 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: helpe
 sys.path.insert(0, str(Path(__file__).parents[1] / "k8s"))
 
 from cluster_real_support import RealCluster, prometheus_built, real_missing, start_real, stop_real
-from cluster_support import SCRIPT, Kube
+from cluster_support import KWOK_BINARIES, SCRIPT, Kube, skip_or_fail
 from k8s_support import find_tool
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CLUSTER_TESTS") == "required":
-        pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _binaries_missing() -> str | None:
@@ -39,16 +33,7 @@ def _binaries_missing() -> str | None:
             [SCRIPT, "bin-dir"], capture_output=True, text=True, check=True
         ).stdout.strip()
     )
-    names = [
-        "kube-apiserver",
-        "kube-controller-manager",
-        "kube-scheduler",
-        "etcd",
-        "kwok",
-        "kwokctl",
-        "rollouts-controller",
-        "kubectl-argo-rollouts",
-    ]
+    names = [*KWOK_BINARIES, "rollouts-controller", "kubectl-argo-rollouts"]
     missing = [n for n in names if not (bin_dir / n).is_file()]
     return f"{', '.join(missing)} missing in {bin_dir}" if missing else None
 
@@ -57,12 +42,9 @@ def _binaries_missing() -> str | None:
 def kube() -> Iterator[Kube]:
     missing = _binaries_missing()
     if missing:
-        reason = (
+        skip_or_fail(
             f"no Kubernetes control plane built ({missing}): run `scripts/k8s-cluster.sh build`"
         )
-        if os.environ.get("CLUSTER_TESTS") == "required":
-            pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
-        pytest.skip(reason)
     name = f"test-{uuid.uuid4().hex[:8]}"
     started = subprocess.run(
         [SCRIPT, "start", "--name", name], check=False, capture_output=True, text=True, timeout=180
@@ -83,7 +65,7 @@ def real() -> Iterator[RealCluster]:
     """A cluster with one real node (kubelet + containerd), its registry, for the session."""
     missing = real_missing()
     if missing:
-        _skip_or_fail(f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root")
+        skip_or_fail(f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root")
     # REAL_CLUSTER_PREFIX: a prefix of your own when several people share the machine's node slots.
     name = f"{os.environ.get('REAL_CLUSTER_PREFIX', 'real')}-{uuid.uuid4().hex[:6]}"
     # With the Prometheus Operator built (build --real --with-prometheus; CI builds it), the

@@ -49,7 +49,7 @@ from cluster_real_support import (
     start_real,
     stop_real,
 )
-from cluster_support import Kube
+from cluster_support import Kube, skip_or_fail
 from k8s_support import find_tool
 
 pytestmark = pytest.mark.timeout(900)
@@ -70,10 +70,7 @@ def cluster() -> Iterator[RealCluster]:
     """A real-node cluster of its own with the Prometheus Operator, Prometheus and Alertmanager."""
     missing = real_missing() or (None if prometheus_built() else "the Prometheus Operator")
     if missing:
-        reason = f"no real node with Prometheus built ({missing}): scripts/k8s-cluster.sh build --real --with-prometheus"
-        if os.environ.get("CLUSTER_TESTS") == "required":
-            pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(f"no real node with Prometheus built ({missing}): scripts/k8s-cluster.sh build --real --with-prometheus")
     name = os.environ.get("ALERTS_CLUSTER", f"alerts-{uuid.uuid4().hex[:6]}")
     values = start_real(name, "--with-prometheus")
     try:

@@ -12,7 +12,6 @@ refused by the backend's ingress rule (README.md); the rollout itself loses noth
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from cluster_real_release import (
     ready,
 )
 from cluster_real_support import RealCluster, real_missing, start_real, stop_real
-from cluster_support import Kube
+from cluster_support import Kube, skip_or_fail
 from k8s_support import find_tool
 
 pytestmark = pytest.mark.timeout(900)
@@ -42,10 +41,7 @@ def enforced() -> Iterator[RealCluster]:
     """A real cluster of its own, with kube-router (not the session's `real`: no second cluster)."""
     missing = real_missing()
     if missing:
-        reason = f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root"
-        if os.environ.get("CLUSTER_TESTS") == "required":
-            pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(f"no real node built ({missing}): run `scripts/k8s-cluster.sh build --real` as root")
     name = f"np-{uuid.uuid4().hex[:6]}"
     values = start_real(name, "--with-network-policy")
     try:

@@ -8,8 +8,8 @@ import os
 import uuid
 from pathlib import Path
 
-import pytest
 from cluster_real_support import prometheus_built, real_missing, start_real, stop_real
+from cluster_support import skip_or_fail
 
 CACHE = Path(os.environ.get("K8S_CLUSTER_CACHE", Path.home() / ".cache/blog-creator/k8s-cluster"))
 
@@ -33,9 +33,10 @@ def processes_of(cluster: str) -> dict[int, str]:
 def test_stop_removes_every_daemon_of_a_real_cluster_with_prometheus() -> None:
     missing = real_missing()
     if missing or not prometheus_built():
-        if os.environ.get("CLUSTER_TESTS") == "required":
-            pytest.fail(f"CLUSTER_TESTS=required but the real node with Prometheus is not built ({missing})")
-        pytest.skip("scripts/k8s-cluster.sh build --real --with-prometheus has not run")
+        skip_or_fail(
+            f"no real node with Prometheus built ({missing or 'Prometheus missing'}): "
+            "run `scripts/k8s-cluster.sh build --real --with-prometheus`"
+        )
     name = f"stop-{uuid.uuid4().hex[:6]}"
     try:
         start_real(name, "--with-prometheus")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cluster_support import KWOK_BINARIES, skip_or_fail
 
 from pipeline.deploy.__main__ import main as deploy_main
 from pipeline.deploy.tools import ClusterTools, SubprocessClusterTools, Tool
@@ -28,23 +29,10 @@ SCRIPT = ROOT / "scripts" / "k8s-cluster.sh"
 TOOLS_BIN = (
     Path(os.environ.get("TOOLS_DIR", str(Path.home() / ".cache/blog-creator/tools"))) / "bin"
 )
-BINARIES = (
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "etcd",
-    "kwok",
-    "kwokctl",
-)
+BINARIES = KWOK_BINARIES
 # What a start flag needs on top: binaries in `k8s-cluster.sh bin-dir`, tools on PATH.
 FLAG_BINARIES: dict[str, tuple[str, ...]] = {"--with-rollouts": ("rollouts-controller",)}
 FLAG_TOOLS: dict[str, tuple[Tool, ...]] = {"--with-rollouts": ("rollouts",)}
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CLUSTER_TESTS") == "required":
-        pytest.fail(f"CLUSTER_TESTS=required but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def start_cluster(prefix: str, *flags: str) -> Iterator[tuple[str, SubprocessClusterTools]]:
@@ -57,7 +45,7 @@ def start_cluster(prefix: str, *flags: str) -> Iterator[tuple[str, SubprocessClu
     binaries = [*BINARIES, *(b for flag in flags for b in FLAG_BINARIES.get(flag, ()))]
     missing = [b for b in binaries if not (bin_dir / b).is_file()]
     if missing:
-        _skip_or_fail(
+        skip_or_fail(
             f"no Kubernetes control plane built ({', '.join(missing)}): run scripts/k8s-cluster.sh build"
         )
     env = dict(os.environ)
@@ -70,7 +58,7 @@ def start_cluster(prefix: str, *flags: str) -> Iterator[tuple[str, SubprocessClu
     ]
     for tool in tools:
         if probe.executable(tool) is None:
-            _skip_or_fail(f"{tool} not found in {TOOLS_BIN}: run scripts/install-k8s-tools.sh")
+            skip_or_fail(f"{tool} not found in {TOOLS_BIN}: run scripts/install-k8s-tools.sh")
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     started = subprocess.run(
         [str(SCRIPT), "start", "--name", name, *flags],
