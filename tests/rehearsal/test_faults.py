@@ -11,69 +11,22 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from rehearsal_backend import serve_backend
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-UVICORN = ROOT / "backend/.venv/bin/uvicorn"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(fault: str, work: Path) -> Iterator[str]:
-    if not UVICORN.exists():
-        pytest.fail(f"{UVICORN} missing: run `cd backend && uv sync --locked`", pytrace=False)
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("REDIS_", "ELASTICSEARCH_", "OPENAI_", "RATE_LIMIT_", "REHEARSAL_"))
-    } | {
-        "APP_ENV": "test",
-        "JWT_SECRET": secrets.token_hex(32),
-        "DATABASE_PATH": str(work / f"{fault}.sqlite3"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": f"{ROOT / 'backend'}:{HERE / 'faults'}",
-        "REHEARSAL_FAULT": fault,
-    }
-    log = work / f"{fault}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(UVICORN), "rehearsal_fault:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT / "backend",
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).json().get("status"):
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.2)
+    extra = {"PYTHONPATH": f"{ROOT / 'backend'}:{HERE / 'faults'}", "REHEARSAL_FAULT": fault}
+    with serve_backend("rehearsal_fault:app", work, fault, extra) as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(10)
 
 
 @pytest.fixture(params=["error-share", "never-ready", "unscraped"])

@@ -9,18 +9,14 @@ to create the key expires in 15 minutes; the key does not, which is why it can b
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from rehearsal_backend import serve_backend
 
 from pipeline.deploy.report import DeployReport
 from pipeline.deploy.request import DeployRequest, DeployTarget, ImageRef, SmokeCheck
@@ -28,58 +24,13 @@ from pipeline.deploy.tools import SubprocessClusterTools, SystemClock
 from pipeline.deploy.verify import Run, smoke
 
 ROOT = Path(__file__).resolve().parents[2]
-UVICORN = ROOT / "backend/.venv/bin/uvicorn"
 API = "/api/v1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not UVICORN.exists():
-        pytest.fail(f"{UVICORN} missing: run `cd backend && uv sync --locked`", pytrace=False)
-    work = tmp_path_factory.mktemp("smoke-backend")
-    port = free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("REDIS_", "ELASTICSEARCH_", "OPENAI_", "RATE_LIMIT_"))
-    } | {
-        "APP_ENV": "test",
-        "JWT_SECRET": secrets.token_hex(32),
-        "DATABASE_PATH": str(work / "smoke.sqlite3"),
-        "LOG_LEVEL": "WARNING",
-    }
-    log = work / "backend.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(UVICORN), "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT / "backend",
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).json().get("status"):
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.2)
+    with serve_backend("app.main:app", tmp_path_factory.mktemp("smoke-backend"), "smoke") as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(10)
 
 
 def api_key(url: str) -> tuple[str, str, str]:
