@@ -76,8 +76,9 @@ class Kube:
         self.ok("kubectl", "create", "namespace", name)
         self.ok("kubectl", "label", "namespace", name, *labels)
 
-    def app_secret(self, namespace: str) -> None:
-        """The Secret the chart references by name (values: secrets.existingSecret); test values only."""
+    def app_secret(self, namespace: str, redis_url: str = "redis://redis:6379/0") -> None:
+        """The Secret the chart references by name (values: secrets.existingSecret); test values
+        only. An empty `redis_url` makes the backend keep its metadata in SQLite."""
         self.ok(
             "kubectl",
             "-n",
@@ -87,7 +88,7 @@ class Kube:
             "generic",
             "blog-creator-secrets",
             "--from-literal=jwt-secret=cluster-test-only-not-a-real-secret-0123456789",
-            "--from-literal=redis-url=redis://redis:6379/0",
+            f"--from-literal=redis-url={redis_url}",
         )
 
     def wait_until(self, predicate: Any, timeout: float = 60, what: str = "condition") -> None:

@@ -216,18 +216,7 @@ def drill(real: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     ]
     kube.ok("kubectl", "apply", "-f", "-", stdin=json.dumps(ns))
     # The chart's Secret (External Secrets has no store here); empty Redis URL: SQLite metadata.
-    kube.ok(
-        "kubectl",
-        "-n",
-        namespace,
-        "create",
-        "secret",
-        "generic",
-        "blog-creator-secrets",
-        "--from-literal=jwt-secret=drill-d-test-only-0123456789abcdef0123456789abcdef",
-        "--from-literal=redis-url=",
-        "--from-literal=elasticsearch-api-key=",
-    )
+    kube.app_secret(namespace, redis_url="")
     port = free_port()
     tool_path = os.pathsep.join(
         dict.fromkeys(
