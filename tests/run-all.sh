@@ -10,6 +10,7 @@ export TOOLS_DIR="${TOOLS_DIR:-$HOME/.cache/blog-creator/tools}"
 export PATH="$TOOLS_DIR/bin:$PATH"
 export NEXT_TELEMETRY_DISABLED=1
 mkdir -p reports
+rm -f reports/*-junit.xml reports/backend/junit.xml  # the recap below reads this run's only
 passed=() failed=()
 started=$SECONDS
 
@@ -46,6 +47,8 @@ run_suite cluster    pytest_root tests/cluster tests/rehearsal --junitxml=report
 run_suite rehearsal  bash scripts/rehearsal.sh
 run_suite images     pytest_root tests/images tests/supplychain --junitxml=reports/images-junit.xml
 
+# The failed tests' messages at the end of the log, where CI pages show it.
+[ ${#failed[@]} -eq 0 ] || .venv/bin/python tests/junit_recap.py reports/*-junit.xml reports/backend/junit.xml
 printf '\nSuites passed: %s\nSuites failed: %s\nTotal time: %ss\n' \
   "${passed[*]:-none}" "${failed[*]:-none}" "$((SECONDS - started))"
 echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"
