@@ -198,6 +198,10 @@ schema = obj(
         "rolling": obj(
             {"maxSurge": {"oneOf": [I(1), {"type": "string", "pattern": r"^[0-9]{1,3}%$"}]}}
         ),
+        "progressDeadlineSeconds": {
+            **I(30, 3600),
+            "description": "seconds without progress before a new revision fails (and a Rollout aborts)",
+        },
         "canary": obj(
             {
                 "steps": {"type": "array", "minItems": 1, "items": canary_step},

@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
 from k8s_schema_validation import is_builtin, validate_builtin, validate_custom
 from k8s_support import (
     CHART,
@@ -156,6 +157,19 @@ def test_prod_without_digest_is_refused(helm: str) -> None:
     proc = helm_template(helm, "prod")
     assert proc.returncode != 0
     assert "image.backend.digest is required in prod" in proc.stderr
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "canary", "blueGreen"])
+def test_progress_deadline_is_a_value_for_every_strategy(helm: str, strategy: str) -> None:
+    proc = helm_template(helm, "staging", (*DIGEST_SETS, f"strategy={strategy}", "progressDeadlineSeconds=900"))
+    assert proc.returncode == 0, proc.stderr
+    workloads = [d for d in yaml.safe_load_all(proc.stdout) if d and d["kind"] in {"Deployment", "Rollout"}]
+    assert len(workloads) == 2 and all(w["spec"]["progressDeadlineSeconds"] == 900 for w in workloads)
+    # A Rollout aborts back to stable on the deadline; a Deployment has no such field.
+    aborts = {w["spec"].get("progressDeadlineAbort") for w in workloads}
+    assert aborts == ({None} if strategy == "rolling" else {True}), aborts
+    refused = helm_template(helm, "staging", (*DIGEST_SETS, "progressDeadlineSeconds=5"))
+    assert refused.returncode != 0 and "progressDeadlineSeconds" in refused.stderr, refused.stderr
 
 
 def test_packaged_chart_renders_like_the_source(
