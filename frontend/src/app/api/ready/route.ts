@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { requestIdFrom } from "@/lib/backend";
+import { fetchIdempotent, requestIdFrom } from "@/lib/backend";
 import { apiBaseUrl } from "@/lib/config";
 
 export const dynamic = "force-dynamic";
@@ -10,7 +10,7 @@ export async function GET(request: NextRequest) {
   const headers = { "Cache-Control": "no-store", "X-Request-ID": requestId };
   let reason: string;
   try {
-    const upstream = await fetch(`${apiBaseUrl()}/readyz`, {
+    const upstream = await fetchIdempotent(`${apiBaseUrl()}/readyz`, {
       headers: { "X-Request-ID": requestId },
       cache: "no-store",
       signal: AbortSignal.timeout(3_000),
