@@ -377,5 +377,11 @@ wait "$probe_pid" || :
     echo '```'
   fi
 } >>"$reports/summary.md"
+# Issue 15's availability goal: 0 failed requests outside drill a's window, >= 99.9 % overall.
+if [ -f "$work/probe.csv" ] && [ -f "$work/drill-a.window" ]; then
+  # shellcheck disable=SC2046 # the window is two numbers
+  "$py" tests/rehearsal/rehearsal_prober.py goal "$work/probe.csv" $(cat "$work/drill-a.window") >"$work/goal.txt" || failed=1
+  { echo; echo "**$(cat "$work/goal.txt")**"; } >>"$reports/summary.md"
+fi
 cat "$reports/summary.md"
 exit "$failed"

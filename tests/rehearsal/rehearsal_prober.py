@@ -2,6 +2,7 @@
 
     python tests/rehearsal/rehearsal_prober.py OUT.csv MAX_SECONDS URL...   (stop early: touch OUT.csv.stop)
     python tests/rehearsal/rehearsal_prober.py summary OUT.csv [WINDOW_START WINDOW_END [LABEL]]
+    python tests/rehearsal/rehearsal_prober.py goal OUT.csv WINDOW_START WINDOW_END   (exit 1: missed)
 
 Only loopback front doors of the rehearsal's own cluster are probed. Each URL has its own
 thread (a slow or failing URL does not slow the others' rounds). A request counts as served
@@ -9,7 +10,9 @@ when it answers 2xx-4xx with a body; 5xx, timeouts and refused connections count
 prints, per URL and for all URLs, requests, failures, availability and the longest gap between
 two served requests, counted from the URL's first served request (a front door probed before
 its environment's first install serves nothing yet); with a window (epoch seconds), also the
-same figures without the requests inside it, and the failures inside it.
+same figures without the requests inside it, and the failures inside it. `goal` judges the
+rehearsal's availability goal (issue 15): no failed request outside the window, and at least
+GOAL_PERCENT % of all requests served, the window included.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ INTERVAL_S = 0.1
 # as slow (on the shared 2-core machine the host itself stalls now and then).
 TIMEOUT_S = 5
 SLOW_S = 2
+GOAL_PERCENT = 99.9
 
 
 def probe(url: str) -> tuple[bool, str]:
@@ -97,13 +101,34 @@ def line(name: str, per_url: dict[str, list[Rows]]) -> str:
     )
 
 
-def summary(path: Path, window: tuple[float, float] | None = None, label: str = "window") -> str:
+def read(path: Path) -> tuple[Rows, dict[str, Rows]]:
+    """All rows in time order, and per URL the rows from its first served request on."""
     rows = sorted(csv.DictReader(path.open()), key=lambda r: float(r["t"]))
     by_url: dict[str, Rows] = {}
     for url in sorted({r["url"] for r in rows}):
         mine = [r for r in rows if r["url"] == url]
         first_ok = next((i for i, r in enumerate(mine) if r["ok"] == "1"), len(mine))
         by_url[url] = mine[first_ok:]
+    return rows, by_url
+
+
+def goal(path: Path, window: tuple[float, float]) -> tuple[bool, str]:
+    """(met, one line): no failed request outside `window`, >= GOAL_PERCENT % served overall."""
+    _, by_url = read(path)
+    start, end = window
+    counted = [r for rs in by_url.values() for r in rs]
+    failed = [r for r in counted if r["ok"] != "1"]
+    outside = sum(not start <= float(r["t"]) <= end for r in failed)
+    share = 100.0 * (len(counted) - len(failed)) / len(counted) if counted else 0.0
+    met = bool(counted) and outside == 0 and share >= GOAL_PERCENT
+    return met, (
+        f"availability goal {'met' if met else 'MISSED'}: {outside} failed outside the window "
+        f"(goal 0), {share:.3f} % of {len(counted)} requests served overall (goal >= {GOAL_PERCENT} %)"
+    )
+
+
+def summary(path: Path, window: tuple[float, float] | None = None, label: str = "window") -> str:
+    rows, by_url = read(path)
     out = [
         line(url, {url: [rs]}) if rs else f"{url}: never served ({sum(r['url'] == url for r in rows)} requests, all failed)"
         for url, rs in by_url.items()
@@ -128,7 +153,11 @@ def summary(path: Path, window: tuple[float, float] | None = None, label: str = 
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "summary":
+    if sys.argv[1] == "goal":
+        met, verdict = goal(Path(sys.argv[2]), (float(sys.argv[3]), float(sys.argv[4])))
+        print(verdict)
+        sys.exit(0 if met else 1)
+    elif sys.argv[1] == "summary":
         win = (float(sys.argv[3]), float(sys.argv[4])) if len(sys.argv) >= 5 else None
         print(summary(Path(sys.argv[2]), win, sys.argv[5] if len(sys.argv) > 5 else "window"))
     else:

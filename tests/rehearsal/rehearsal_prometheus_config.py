@@ -39,21 +39,23 @@ def config(out: Path, manifests: list[str]) -> None:
     for doc in documents(manifests):
         if doc["kind"] == "ServiceMonitor":
             (endpoint,) = doc["spec"]["endpoints"]
-            jobs.append(
-                {
-                    "job_name": job_name(doc),
-                    "metrics_path": endpoint.get("path", "/metrics"),
-                    "scrape_interval": endpoint.get("interval", "30s"),
-                    "scrape_timeout": endpoint.get("scrapeTimeout", "10s"),
-                    "honor_labels": endpoint.get("honorLabels", False),
-                    "file_sd_configs": [
-                        {
-                            "files": [str(out / f"targets-{job_name(doc)}.json")],
-                            "refresh_interval": "5s",
-                        }
-                    ],
-                }
-            )
+            job = {
+                "job_name": job_name(doc),
+                "metrics_path": endpoint.get("path", "/metrics"),
+                "scrape_interval": endpoint.get("interval", "30s"),
+                "honor_labels": endpoint.get("honorLabels", False),
+                "file_sd_configs": [
+                    {
+                        "files": [str(out / f"targets-{job_name(doc)}.json")],
+                        "refresh_interval": "5s",
+                    }
+                ],
+            }
+            # As the Operator does: no scrapeTimeout -> Prometheus takes the global timeout
+            # (10 s) capped at the interval (a 5 s interval would be refused with 10 s).
+            if "scrapeTimeout" in endpoint:
+                job["scrape_timeout"] = endpoint["scrapeTimeout"]
+            jobs.append(job)
         elif doc["kind"] == "PrometheusRule":
             path = out / f"rules-{doc['metadata']['namespace']}.yaml"
             path.write_text(yaml.safe_dump({"groups": doc["spec"]["groups"]}, sort_keys=False))

@@ -3,8 +3,10 @@
 The product's FastAPI app with one innermost ASGI middleware that misbehaves as REHEARSAL_FAULT
 (fixed when the variant image is built, backend-fault.Dockerfile) says:
 
-- `error-share`: every second request outside the probe and scrape routes answers 500
-  (drill a). Innermost, so the product's own request metrics count these 500s, exactly as
+- `error-share`: every 40th request outside the probe and scrape routes answers 500
+  (drill a): 2.5 %, five times prod's `analysis.maxErrorRate` (0.5 %), a subtle bug that the
+  canary analysis must still catch, and few enough failed requests that the rehearsal's
+  availability goal (>= 99.9 % overall) holds while the analysis catches it. Innermost, so the product's own request metrics count these 500s, exactly as
   they would count a real bug's: the canary analysis sees them in Prometheus.
 - `never-ready`: `/readyz` always answers 503; startup and liveness (`/healthz`) pass (drill b).
 - `unscraped`: `/metrics` answers 404, so Prometheus has no series of these pods (drill e).
@@ -25,6 +27,7 @@ FAULT = os.environ.get("REHEARSAL_FAULT", "")
 if FAULT not in FAULTS:
     raise SystemExit(f"REHEARSAL_FAULT={FAULT!r}: expected one of {', '.join(FAULTS)}")
 NOT_TRAFFIC = ("/healthz", "/readyz", "/metrics")
+ERROR_EVERY = 40
 
 
 class Fault:
@@ -36,7 +39,7 @@ class Fault:
         if scope["type"] == "http":
             path = scope["path"]
             status = 0
-            if FAULT == "error-share" and path not in NOT_TRAFFIC and next(self.requests) % 2 == 0:
+            if FAULT == "error-share" and path not in NOT_TRAFFIC and next(self.requests) % ERROR_EVERY == 0:
                 status = 500
             elif FAULT == "never-ready" and path == "/readyz":
                 status = 503
