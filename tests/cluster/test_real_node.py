@@ -33,7 +33,7 @@ from cluster_real_release import (
     load_pod,
     ready,
 )
-from cluster_real_support import RealCluster, http, port_forward, upload, wait_for_body
+from cluster_real_support import RealCluster, http, pod_logs, port_forward, upload, wait_for_body
 from cluster_support import Kube
 
 pytestmark = pytest.mark.timeout(900)
@@ -124,9 +124,13 @@ def test_redis_keeps_its_data_on_the_persistent_volume(release: Release) -> None
                     timeout=60, what="the key to be read back from the append-only file")
     pvc = kube.get("pvc", "redis-data", "-n", "data")
     assert pvc["status"]["phase"] == "Bound" and pvc["spec"]["volumeName"].startswith("hostpath-pv")
-    # The backend reconnects to the new Redis pod and is ready again.
-    with port_forward(kube, NAMESPACE, f"svc/{BACKEND}", 8000) as url:
-        wait_for_body(f"{url}/readyz", '"ready"', timeout=90)
+    # Both backend replicas reconnect to the new Redis pod and are ready again (each asked
+    # directly: the Service would show only one of them).
+    for pod in release.pods("backend"):
+        with port_forward(kube, NAMESPACE, f"pod/{pod['metadata']['name']}", 8000) as url:
+            wait_for_body(f"{url}/readyz", '"ready"', timeout=90)
+        kube.wait_until(lambda name=pod["metadata"]["name"]: ready(kube.get("pod", name, "-n", NAMESPACE)),
+                        timeout=60, what=f"backend pod {pod['metadata']['name']} to be Ready again")
 
 
 PASSWORD = "correct horse battery staple"
@@ -163,11 +167,15 @@ def indexed(release: Release) -> dict:
     assert release.elasticsearch, "the release runs without Elasticsearch"
     first, second = sorted(p["metadata"]["name"] for p in release.pods("backend"))
     word = f"quokka{uuid.uuid4().hex[:8]}"
-    with port_forward(release.kube, NAMESPACE, f"pod/{first}", 8000) as url:
-        auth = sign_in(url)
-        text = f"# Field notes\n\nThe {word} crossed the real node's pod network at noon.\n"
-        status, body = upload(f"{url}/api/v1/documents", "field-notes.md", text.encode(), headers=auth)
-        assert status == 201, body
+    try:
+        with port_forward(release.kube, NAMESPACE, f"pod/{first}", 8000) as url:
+            auth = sign_in(url)
+            text = f"# Field notes\n\nThe {word} crossed the real node's pod network at noon.\n"
+            status, body = upload(f"{url}/api/v1/documents", "field-notes.md", text.encode(), headers=auth)
+            assert status == 201, body
+    except (AssertionError, OSError) as error:
+        logs = pod_logs(release.kube, NAMESPACE, first)[-3000:]
+        raise AssertionError(f"upload through {first} failed: {error}\nits log ends:\n{logs}") from error
     return {"auth": auth, "word": word, "document": json.loads(body)["id"], "pods": (first, second)}
 
 
