@@ -145,13 +145,39 @@ def install_release(real: RealCluster, images: dict[str, str], elasticsearch: bo
     return rel
 
 
+# The load client. With a warm-up (argv[5] > 0) it first waits, bounded, for its first good
+# answer and reports how many requests were refused until then: a new pod's address reaches
+# kube-router's NetworkPolicy ipsets ~0.3 s after the pod got it (measured), and until then
+# the backend's ingress rule refuses it. Then it counts: the last line is
+# {"ok", "failed", "errors" (first 10), "failures" ([epoch, error], first 20), "started", "ended"}.
 LOAD_SCRIPT = r"""
 import json, sys, threading, time, urllib.request
 url, seconds, limit, threads = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+warmup = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-counts = {"ok": 0, "failed": 0}
-errors = []
-lock = threading.Lock()
+
+def get():
+    try:
+        with opener.open(url, timeout=5) as r:
+            body = r.read()
+        good = r.status == 200 and (b'"ok"' in body or b'"ready"' in body)
+        return None if good else f"HTTP {r.status} {body[:80]!r}"
+    except Exception as e:
+        return repr(e)[:200]
+
+born, refused = time.time(), []
+while warmup > 0 and time.time() - born < warmup:
+    error = get()
+    if error is None:
+        break
+    refused.append([round(time.time() - born, 3), error])
+    time.sleep(0.02)
+else:
+    if warmup > 0:
+        print(json.dumps({"warmup_failed": refused[-5:]}), flush=True)
+        sys.exit(1)
+counts, failures, lock = {"ok": 0, "failed": 0}, [], threading.Lock()
+started = time.time()
 deadline = time.monotonic() + seconds
 
 def worker():
@@ -159,31 +185,28 @@ def worker():
         with lock:
             if counts["ok"] + counts["failed"] >= limit:
                 return
-        try:
-            with opener.open(url, timeout=5) as r:
-                body = r.read()
-            good = r.status == 200 and (b'"ok"' in body or b'"ready"' in body)
-            error = None if good else f"HTTP {r.status} {body[:80]!r}"
-        except Exception as e:
-            good, error = False, repr(e)[:200]
+        at = time.time()
+        error = get()
         with lock:
-            counts["ok" if good else "failed"] += 1
-            if error and len(errors) < 10:
-                errors.append(error)
+            counts["failed" if error else "ok"] += 1
+            if error and len(failures) < 20:
+                failures.append([round(at, 3), error])
         time.sleep(0.02)
 
-print("load started", flush=True)
+print(json.dumps({"load started": started, "warmup_refused": len(refused), "warmup_seconds": round(started - born, 3)}), flush=True)
 pool = [threading.Thread(target=worker) for _ in range(threads)]
 for t in pool:
     t.start()
 for t in pool:
     t.join()
-print(json.dumps({**counts, "errors": errors}), flush=True)
+errors = [error for _, error in failures[:10]]
+print(json.dumps({**counts, "errors": errors, "failures": failures, "started": started, "ended": time.time()}), flush=True)
 """
 
 
-def load_pod(name: str, image: str, url: str, seconds: int, limit: int, threads: int = 1) -> dict:
-    """A bounded load generator as a pod (restricted profile): stops by itself."""
+def load_pod(name: str, image: str, url: str, seconds: int, limit: int, threads: int = 1,
+             warmup_seconds: int = 0) -> dict:
+    """A bounded load generator as a pod (restricted profile) running LOAD_SCRIPT: stops by itself."""
     return {
         "apiVersion": "v1", "kind": "Pod",
         # The chart's NetworkPolicies let its test pods (component smoke-test) reach the apps.
@@ -192,10 +215,10 @@ def load_pod(name: str, image: str, url: str, seconds: int, limit: int, threads:
                                               "app.kubernetes.io/component": "smoke-test"}},
         "spec": {
             "restartPolicy": "Never", "automountServiceAccountToken": False,
-            "activeDeadlineSeconds": seconds + 60,
+            "activeDeadlineSeconds": warmup_seconds + seconds + 60,
             "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
-                "name": "load", "image": image, "command": ["python", "-c", LOAD_SCRIPT, url, str(seconds), str(limit), str(threads)],
+                "name": "load", "image": image, "command": ["python", "-c", LOAD_SCRIPT, url, str(seconds), str(limit), str(threads), str(warmup_seconds)],
                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
                 "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                     "capabilities": {"drop": ["ALL"]}},

@@ -83,75 +83,16 @@ def test_network_policies_are_enforced(release: Release) -> None:
 
 
 
-# The load client is itself a new pod: until kube-router's next sync has put its address into
-# the backend policy's ipsets (~0.3 s after the pod got its IP, measured), the backend's ingress
-# rule refuses it. So it first waits, bounded, for its first good answer (its own policy
-# programmed), reports how many requests were refused until then, and only then counts.
-WARM_LOAD_SCRIPT = r"""
-import json, sys, threading, time, urllib.request
-url, warmup, seconds, limit, threads = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-def get():
-    try:
-        with opener.open(url, timeout=5) as r:
-            body = r.read()
-        return None if r.status == 200 and b'"ok"' in body else f"HTTP {r.status} {body[:80]!r}"
-    except Exception as e:
-        return repr(e)[:200]
-
-born, refused = time.time(), []
-while warmup > 0 and time.time() - born < warmup:
-    error = get()
-    if error is None:
-        break
-    refused.append([round(time.time() - born, 3), error])
-    time.sleep(0.02)
-else:
-    if warmup > 0:
-        print(json.dumps({"warmup_failed": refused[-5:]}), flush=True)
-        sys.exit(1)
-counts, failures, lock = {"ok": 0, "failed": 0}, [], threading.Lock()
-started = time.time()
-deadline = time.monotonic() + seconds
-
-def worker():
-    while time.monotonic() < deadline:
-        with lock:
-            if counts["ok"] + counts["failed"] >= limit:
-                return
-        at = time.time()
-        error = get()
-        with lock:
-            counts["failed" if error else "ok"] += 1
-            if error and len(failures) < 20:
-                failures.append([round(at, 3), error])
-        time.sleep(0.02)
-
-print(json.dumps({"load started": started, "warmup_refused": len(refused), "warmup_seconds": round(started - born, 3)}), flush=True)
-pool = [threading.Thread(target=worker) for _ in range(threads)]
-for t in pool:
-    t.start()
-for t in pool:
-    t.join()
-print(json.dumps({**counts, "started": started, "ended": time.time(), "failures": failures}), flush=True)
-"""
+# The load client is itself a new pod, refused until kube-router has programmed it: it warms up
+# first (cluster_real_release.LOAD_SCRIPT), bounded by WARMUP_SECONDS.
 WARMUP_SECONDS = 30
-
-
-def warm_load_pod(name: str, image: str, url: str, seconds: int, limit: int, threads: int) -> dict:
-    """cluster_real_release.load_pod (restricted, bounded, smoke-test labels) running WARM_LOAD_SCRIPT."""
-    pod = load_pod(name, image, url, seconds, limit, threads)
-    pod["spec"]["activeDeadlineSeconds"] = WARMUP_SECONDS + seconds + 60
-    pod["spec"]["containers"][0]["command"] = [
-        "python", "-c", WARM_LOAD_SCRIPT, url, str(WARMUP_SECONDS), str(seconds), str(limit), str(threads)]
-    return pod
 
 
 def test_rolling_update_under_load_with_enforcement_loses_no_request(release: Release) -> None:
     kube = release.kube
     before = {p["metadata"]["name"] for p in release.pods("backend")}
-    pod = warm_load_pod("np-load", release.refs["backend"], f"http://{BACKEND}:8000/healthz", 90, 30000, 2)
+    pod = load_pod("np-load", release.refs["backend"], f"http://{BACKEND}:8000/healthz", 90, 30000, threads=2,
+                   warmup_seconds=WARMUP_SECONDS)
     kube.ok("kubectl", "-n", NAMESPACE, "apply", "-f", "-", stdin=json.dumps(pod))
 
     def log() -> str:
