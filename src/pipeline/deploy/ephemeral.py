@@ -182,9 +182,9 @@ PROMETHEUS_INSTALL = helm.install_chart(
 
 # The rehearsal overlay of the throwaway cluster: `--set` paths applied after the environment's
 # values file (target.extra_values), the mechanism of the real-node rehearsal
-# (tests/rehearsal/rehearsal_target.py). Only the analysis timing of that rehearsal's overlay
-# applies here (same keys, same values: a rehearsal in minutes; tests/rehearsal/README.md gives
-# the reasons): local.yaml is already written for one node, so the real node's other overlay
+# (tests/rehearsal/rehearsal_target.py). Only the analysis timing of that rehearsal's staging
+# overlay applies here (same keys, same values: a rehearsal in minutes; tests/rehearsal/README.md
+# gives the reasons; prod's measures faster on 5 s scrapes, which k3s's Prometheus lacks): local.yaml is already written for one node, so the real node's other overlay
 # keys (replicas, CPU requests, mesh, Elasticsearch) have nothing to change. The canary pauses
 # stay the chart's (a `--set` of one list index would replace the whole list of steps).
 REHEARSAL_OVERLAY: tuple[tuple[str, str], ...] = (
