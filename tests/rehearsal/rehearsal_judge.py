@@ -14,37 +14,24 @@ Reads only the API server (kubectl) and files the rehearsal wrote; sends no traf
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import yaml
-
-
-def kubectl(kubeconfig: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        ["kubectl", "--kubeconfig", kubeconfig, *args, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
-    return json.loads(done.stdout) if done.returncode == 0 else {}
+from rehearsal_kubectl import get_json
 
 
 def serving(kubeconfig: str, namespace: str, service: str) -> list[str]:
     """Digests (sha256:...) of the pods the Service sends traffic to now (ready endpoints)."""
-    eps = kubectl(kubeconfig, "-n", namespace, "get", "endpoints", service)
+    eps = get_json(kubeconfig, "-n", namespace, "get", "endpoints", service)
     names = {
         a.get("targetRef", {}).get("name")
         for s in eps.get("subsets", [])
         for a in s.get("addresses", [])
     }
-    pods = kubectl(kubeconfig, "-n", namespace, "get", "pods").get("items", [])
+    pods = get_json(kubeconfig, "-n", namespace, "get", "pods").get("items", [])
     digests = set()
     for pod in pods:
         if pod["metadata"]["name"] in names:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
+from rehearsal_kubectl import get_json
 
 
 def documents(manifests: list[str]) -> list[dict[str, Any]]:
@@ -72,17 +72,6 @@ def config(out: Path, manifests: list[str]) -> None:
             target.write_text("[]")
 
 
-def kubectl(kubeconfig: str, *args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        ["kubectl", "--kubeconfig", kubeconfig, *args, "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return json.loads(done.stdout) if done.returncode == 0 else {"items": []}
-
-
 def selected(service: dict[str, Any], selector: dict[str, Any]) -> bool:
     labels = service["metadata"].get("labels", {})
     if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
@@ -102,12 +91,12 @@ def targets(kubeconfig: str, monitor: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         services = {
             s["metadata"]["name"]: s
-            for s in kubectl(kubeconfig, "-n", ns, "get", "services")["items"]
+            for s in get_json(kubeconfig, "-n", ns, "get", "services").get("items", [])
         }
         pods = {
-            p["metadata"]["name"]: p for p in kubectl(kubeconfig, "-n", ns, "get", "pods")["items"]
+            p["metadata"]["name"]: p for p in get_json(kubeconfig, "-n", ns, "get", "pods").get("items", [])
         }
-        for eps in kubectl(kubeconfig, "-n", ns, "get", "endpoints")["items"]:
+        for eps in get_json(kubeconfig, "-n", ns, "get", "endpoints").get("items", []):
             service = services.get(eps["metadata"]["name"])
             if service is None or not selected(service, spec.get("selector", {})):
                 continue

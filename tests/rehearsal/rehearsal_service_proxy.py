@@ -12,38 +12,18 @@ MAX_SECONDS.
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import sys
 import time
+
+from rehearsal_kubectl import get_json
 
 REFRESH_S = 2
 
 
 def cluster_ip(kubeconfig: str, namespace: str, service: str) -> str:
     """The Service's ClusterIP, "" when it cannot be read (not installed yet, API server slow)."""
-    try:
-        done = subprocess.run(
-            [
-                "kubectl",
-                "--kubeconfig",
-                kubeconfig,
-                "-n",
-                namespace,
-                "get",
-                "service",
-                service,
-                "-o",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return ""
-    return json.loads(done.stdout)["spec"]["clusterIP"] if done.returncode == 0 else ""
+    service_json = get_json(kubeconfig, "-n", namespace, "get", "service", service, timeout=10)
+    return service_json.get("spec", {}).get("clusterIP", "")
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
